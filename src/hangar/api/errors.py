@@ -1,0 +1,100 @@
+"""The one place where errors become HTTP responses: ``{code, message, fields}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hangar.errors import HangarError, PayloadTooLarge, ValidationFailed
+
+log = logging.getLogger("hangar.api")
+
+HtmlRenderer = Callable[[Request, HangarError], Response | None]
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media",
+    422: "validation_failed", 429: "too_many_requests",
+}  # fmt: skip
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def _rule(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "is not a known field; remove it (check the API reference at /docs)"
+    if kind == "missing":
+        return "is required"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return f"must be at least {ctx.get('min_length')} characters"
+    if kind == "json_invalid":
+        return f"is not valid JSON ({ctx.get('error', 'parse error')})"
+    return str(error.get("msg", "is invalid")).rstrip(".")
+
+
+def validation_error(exc: RequestValidationError) -> ValidationFailed:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        fields.setdefault(_field_name(err.get("loc", ())), _rule(err))
+    message = "; ".join(f"{k}: {v}" for k, v in fields.items()) or "request is invalid"
+    return ValidationFailed(message, fields=fields)
+
+
+def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
+    """Register handlers. ``html`` may render console pages for non-API paths."""
+
+    def respond(request: Request, err: HangarError) -> Response:
+        if html is not None and not request.url.path.startswith("/api/"):
+            rendered = html(request, err)
+            if rendered is not None:
+                return rendered
+        headers = {}
+        if "retry_after" in err.extra:
+            headers["Retry-After"] = str(err.extra["retry_after"])
+        if err.http_status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(err.to_body(), status_code=err.http_status, headers=headers)
+
+    @app.exception_handler(HangarError)
+    async def _hangar(request: Request, exc: HangarError) -> Response:
+        return respond(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        err = HangarError(str(exc.detail))
+        err.http_status = exc.status_code
+        err.code = _HTTP_CODES.get(exc.status_code, "error")
+        if exc.status_code == 404:
+            err.message = f"no such page or endpoint: {request.url.path}"
+        return respond(request, err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = HangarError("internal server error; the server log has the details")
+        err.code = "internal"
+        return JSONResponse(err.to_body(), status_code=500)
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body is larger than the {limit}-byte limit",
+        fields={"body": f"at most {limit} bytes"},
+    )

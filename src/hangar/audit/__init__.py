@@ -1,0 +1,1 @@
+"""The audit trail: one append-only record per mutating request."""

@@ -1,0 +1,7 @@
+"""Imports every ORM module so ``Base.metadata`` is complete (Alembic and tests use this)."""
+
+from hangar.audit import orm as audit_orm
+from hangar.db.base import Base
+from hangar.tenancy import orm as tenancy_orm
+
+__all__ = ["Base", "audit_orm", "tenancy_orm"]

@@ -1,0 +1,1 @@
+"""Tenants, users, user groups, workspaces, members, roles, tokens and the permission matrix."""

@@ -1,0 +1,1 @@
+"""HTTP routes for tenancy: thin — authorize via ``Permit``, call one service, serialise."""
