@@ -95,9 +95,7 @@ def load_settings(**overrides: Any) -> Settings:
         return probe
     with path.open("rb") as fh:
         from_file: dict[str, Any] = tomllib.load(fh)
-    env_keys = {
-        name for name in Settings.model_fields if f"HANGAR_{name.upper()}" in os.environ
-    }
+    env_keys = {name for name in Settings.model_fields if f"HANGAR_{name.upper()}" in os.environ}
     merged = {k: v for k, v in from_file.items() if k not in env_keys}
     merged.update(overrides)
     return Settings(**merged)

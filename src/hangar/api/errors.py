@@ -33,7 +33,7 @@ def _rule(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return "is not a known field; remove it (check the API reference at /docs)"
+        return "is not a known field; remove it (see the API schema at /openapi.json)"
     if kind == "missing":
         return "is required"
     if kind == "string_too_long":

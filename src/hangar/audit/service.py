@@ -62,7 +62,7 @@ class AuditFilter:
     level: str | None = None
 
 
-def _query(f: AuditFilter) -> Select[tuple[AuditRecord]]:
+def _query(f: AuditFilter) -> Select[AuditRecord]:
     stmt = select(AuditRecord).where(AuditRecord.tenant_id == f.tenant_id)
     if f.since:
         stmt = stmt.where(AuditRecord.at >= f.since)
@@ -121,7 +121,11 @@ def export_csv(session: Session, *, f: AuditFilter, batch: int = 500) -> Iterato
 
 
 def _cell(value: Any) -> str:
-    text = value.isoformat() if isinstance(value, datetime) else str(value if value is not None else "")
+    text = (
+        value.isoformat()
+        if isinstance(value, datetime)
+        else str(value if value is not None else "")
+    )
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 

@@ -111,9 +111,7 @@ def do_end_session(session: Session, *, row: ConsoleSession) -> None:
 def resolve_token(session: Session, value: str) -> Actor:
     parsed = credentials.parse_bearer(value)
     token = (
-        session.scalar(select(ApiToken).where(ApiToken.prefix == parsed.prefix))
-        if parsed
-        else None
+        session.scalar(select(ApiToken).where(ApiToken.prefix == parsed.prefix)) if parsed else None
     )
     if token is None or parsed is None or not credentials.matches(token.secret_hash, parsed.secret):
         raise NotAuthenticated("invalid API token")

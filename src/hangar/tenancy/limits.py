@@ -41,7 +41,9 @@ def tenant_defaults(tenant: Tenant) -> LimitsRead:
 
 def user_limits(tenant: Tenant, user: User) -> UserLimitsRead:
     defaults = tenant_defaults(tenant)
-    overrides = UserLimitsUpdate(max_gpus=user.max_gpus, max_cpus=user.max_cpus, pfs_gib=user.pfs_gib)
+    overrides = UserLimitsUpdate(
+        max_gpus=user.max_gpus, max_cpus=user.max_cpus, pfs_gib=user.pfs_gib
+    )
     effective = LimitsRead(
         **{
             f: getattr(overrides, f) if getattr(overrides, f) is not None else getattr(defaults, f)

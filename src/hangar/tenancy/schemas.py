@@ -29,7 +29,7 @@ class LoginIn(Input):
 
 
 class TokenLoginIn(LoginIn):
-    token_name: Name64 = "cli"
+    token_name: Name64 = "cli"  # noqa: S105 - a label, not a secret
     expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = 30
 
 

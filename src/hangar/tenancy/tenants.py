@@ -70,9 +70,7 @@ def ensure_first_start(
     password = admin_password or credentials.generate_password()
     tenant, admin = do_create_tenant(
         session,
-        data=TenantCreate(
-            name=tenant_name, owner_username=admin_username, owner_password=password
-        ),
+        data=TenantCreate(name=tenant_name, owner_username=admin_username, owner_password=password),
     )
     admin.is_platform_admin = True
     admin.display_name = "Platform admin"

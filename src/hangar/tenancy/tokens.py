@@ -64,9 +64,7 @@ def do_create_token(
 def list_tokens(session: Session, *, actor: Actor, all_users: bool = False) -> list[ApiToken]:
     stmt = select(ApiToken).order_by(ApiToken.created_at.desc())
     if all_users:
-        stmt = stmt.join(User, User.id == ApiToken.user_id).where(
-            User.tenant_id == actor.tenant_id
-        )
+        stmt = stmt.join(User, User.id == ApiToken.user_id).where(User.tenant_id == actor.tenant_id)
     else:
         stmt = stmt.where(ApiToken.user_id == actor.id)
     return list(session.scalars(stmt))

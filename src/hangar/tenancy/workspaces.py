@@ -126,9 +126,7 @@ def do_delete_workspace(session: Session, *, ws: Workspace) -> None:
 def list_members(session: Session, *, ws: Workspace) -> list[MemberRead]:
     roles: dict[str, set[Role]] = defaultdict(set)
     for uid, role in session.execute(
-        select(WorkspaceRole.user_id, WorkspaceRole.role).where(
-            WorkspaceRole.workspace_id == ws.id
-        )
+        select(WorkspaceRole.user_id, WorkspaceRole.role).where(WorkspaceRole.workspace_id == ws.id)
     ):
         roles[uid].add(Role(role))
     admin_ids = _tenant_admin_ids(session, ws.tenant_id)
@@ -184,14 +182,17 @@ def do_update_member(
 
 def do_remove_member(session: Session, *, actor: Actor, ws: Workspace, user_id: str) -> None:
     user = session.get(User, user_id)
-    if user is not None and user.tenant_id == ws.tenant_id:
-        if user.id in _tenant_admin_ids(session, ws.tenant_id):
-            note_target("member", user.id, user.username, workspace_id=ws.id)
-            raise Conflict(
-                f"'{user.username}' is a tenant admin and an implicit admin of every "
-                "workspace; remove them from the 'admin' user group instead",
-                fields={"user_id": "tenant admin"},
-            )
+    if (
+        user is not None
+        and user.tenant_id == ws.tenant_id
+        and user.id in _tenant_admin_ids(session, ws.tenant_id)
+    ):
+        note_target("member", user.id, user.username, workspace_id=ws.id)
+        raise Conflict(
+            f"'{user.username}' is a tenant admin and an implicit admin of every "
+            "workspace; remove them from the 'admin' user group instead",
+            fields={"user_id": "tenant admin"},
+        )
     user = _explicit_member(session, ws, user_id)
     note_target("member", user.id, user.username, workspace_id=ws.id)
     session.execute(

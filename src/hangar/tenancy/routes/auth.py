@@ -45,9 +45,7 @@ def password_login(request: Request, session: Session, settings: Settings, body:
     except NotAuthenticated:
         # The request transaction rolls back; the failure must still count.
         with transaction(app_state(request).sessions) as own:
-            auth.record_login_failure(
-                own, username=body.username, client_addr=client_addr(request)
-            )
+            auth.record_login_failure(own, username=body.username, client_addr=client_addr(request))
         raise
     note_actor(tenant_id=user.tenant_id, user_id=user.id, username=user.username)
     note_target("user", user.id, user.username)
@@ -110,10 +108,18 @@ def me(session: Session, actor: Actor) -> Me:
         **{
             k: getattr(actor.user, k)
             for k in (
-                "id", "tenant_id", "username", "display_name", "email", "is_owner", "disabled",
-                "created_at", "last_login_at", "is_platform_admin",
+                "id",
+                "tenant_id",
+                "username",
+                "display_name",
+                "email",
+                "is_owner",
+                "disabled",
+                "created_at",
+                "last_login_at",
+                "is_platform_admin",
             )
-        },  # fmt: skip
+        },
         tenant_name=tenant.name,
         tenant_roles=sorted(actor.tenant_roles),
         via=actor.via,

@@ -1,0 +1,121 @@
+"""Composition root: settings → engine → migrations → first start → the ASGI app.
+
+Everything process-wide is built here and handed to the app as :class:`AppState`; nothing
+else in the code base opens engines or reads settings on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from hangar import __version__
+from hangar.api import errors
+from hangar.api.health import router as health_router
+from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
+from hangar.api.state import AppState
+from hangar.audit.routes import router as audit_router
+from hangar.audit.service import do_prune
+from hangar.config import Settings
+from hangar.db.engine import make_engine, make_session_factory, transaction
+from hangar.db.migrate import upgrade
+from hangar.tenancy.routes import auth, groups, tenants, tokens, users, workspaces
+from hangar.tenancy.routes import settings as tenant_settings
+from hangar.tenancy.tenants import FirstStart, ensure_first_start
+from hangar.web import routes as web
+
+log = logging.getLogger("hangar")
+
+
+def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
+    """Open the database, migrate it to head and run the first start if it is empty."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    state = AppState(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    with transaction(state.sessions) as session:
+        first = ensure_first_start(
+            session,
+            admin_username=settings.admin_username,
+            admin_password=settings.admin_password,
+            tenant_name=settings.first_tenant_name,
+        )
+    return state, first
+
+
+def first_start_banner(settings: Settings, first: FirstStart) -> str:
+    url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    password = first.password or "(the one in HANGAR_ADMIN_PASSWORD)"
+    return (
+        "\n  Hangar first start: created the platform admin and tenant "
+        f"'{first.tenant.name}'.\n"
+        f"    console:   {url}/\n"
+        f"    username:  {first.admin.username}\n"
+        f"    password:  {password}\n"
+        f"    CLI:       hangar login --server {url} --username {first.admin.username}\n"
+        "  This password is shown once and stored only as a hash; change it after logging in.\n"
+    )
+
+
+async def prune_audit_forever(state: AppState) -> None:
+    """Delete audit records older than the retention period, now and then every interval."""
+    retention = timedelta(days=state.settings.audit_retention_days)
+    while True:
+
+        def prune() -> int:
+            with transaction(state.sessions) as session:
+                return do_prune(session, retention=retention)
+
+        try:
+            removed = await run_in_threadpool(prune)
+            if removed:
+                log.info("audit: pruned %d records older than %s", removed, retention)
+        except Exception:
+            log.exception("audit pruning failed; retrying at the next interval")
+        await asyncio.sleep(state.settings.audit_prune_interval_seconds)
+
+
+def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
+    if state is None:
+        state, first = build_state(settings)
+        if first is not None:
+            print(first_start_banner(settings, first), flush=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pruner = asyncio.create_task(prune_audit_forever(state), name="audit-prune")
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="Hangar",
+        version=__version__,
+        summary="Self-hosted AI compute platform API",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN; the console links /openapi.json instead
+        redoc_url=None,
+    )
+    app.state.hangar = state
+    errors.install(app, html=web.render_error)
+    for router in (
+        health_router, auth.router, users.router, groups.router, tenant_settings.router,
+        workspaces.router, tokens.router, tenants.router, audit_router,
+    ):  # fmt: skip
+        app.include_router(router)
+    web.mount(app)
+    # Added innermost first: the body limit is outermost, the audit sees final statuses.
+    app.add_middleware(AuditTrail, state=state)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes)
+    return app

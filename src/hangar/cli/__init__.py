@@ -1,0 +1,1 @@
+"""The ``hangar`` command line."""

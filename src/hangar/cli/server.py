@@ -1,0 +1,42 @@
+"""``hangar server``: run the API and console with Uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from hangar.app import create_app
+from hangar.config import load_settings
+
+
+def server(
+    host: Annotated[str | None, typer.Option(help="Address to bind (HANGAR_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind (HANGAR_PORT).")] = None,
+    home: Annotated[
+        Path | None, typer.Option(help="Data directory (HANGAR_HOME, default ~/.hangar).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start the Hangar server: applies migrations, creates the first admin on an empty
+    database, then serves the API, the console and /healthz until SIGINT/SIGTERM."""
+    overrides = {k: v for k, v in {"host": host, "port": port, "home": home}.items() if v}
+    settings = load_settings(**overrides)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    # Uvicorn handles SIGINT/SIGTERM: stops accepting, finishes in-flight requests (up to
+    # the graceful timeout), then runs the app's shutdown (pruner stop, engine dispose).
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=20,
+        proxy_headers=False,
+        server_header=False,
+    )

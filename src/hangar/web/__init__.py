@@ -1,0 +1,1 @@
+"""The web console: server-rendered Jinja2 pages enhanced with htmx."""
