@@ -30,6 +30,9 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
+WORKSPACE_LEVEL = frozenset({"workspace_users", "workspace_config"})
+
+
 @dataclass(frozen=True)
 class Point:
     number: int
@@ -46,6 +49,11 @@ class Point:
     def namespace(self) -> str:
         """Token-scope namespace (spec 01 T9), e.g. ``dataset`` for ``dataset.view``."""
         return self.key.split(".", 1)[0]
+
+    @property
+    def owned(self) -> bool:
+        """Whether the point acts on an object with a creator (rows 1-6 act on the workspace)."""
+        return self.namespace not in WORKSPACE_LEVEL
 
     @property
     def creates(self) -> bool:

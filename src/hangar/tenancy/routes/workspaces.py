@@ -11,7 +11,7 @@ from hangar.api.deps import Permit, SessionDep, WorkspaceAccess
 from hangar.errors import ValidationFailed
 from hangar.tenancy import workspaces
 from hangar.tenancy.access import Actor, decide
-from hangar.tenancy.matrix import BY_KEY, Role
+from hangar.tenancy.matrix import BY_KEY, Point, Role
 from hangar.tenancy.orm import User, Workspace
 from hangar.tenancy.schemas import (
     AccessDecision,
@@ -118,6 +118,10 @@ def remove_member(session: SessionDep, access: MemberRemover, user_id: str) -> N
     workspaces.do_remove_member(session, actor=access.actor, ws=access.workspace, user_id=user_id)
 
 
+def _owned(point: Point) -> bool:
+    return point.owned and not point.creates
+
+
 @router.post("/{workspace_id}/access-review", response_model=AccessReviewOut)
 def access_review(access: Member, body: AccessReviewIn) -> AccessReviewOut:
     """What the matrix allows the caller in this workspace, point by point.
@@ -138,7 +142,7 @@ def access_review(access: Member, body: AccessReviewIn) -> AccessReviewOut:
             allowed=decide(
                 BY_KEY[key],
                 access.roles,
-                owner_is_actor=None if BY_KEY[key].creates else owner_is_actor,
+                owner_is_actor=owner_is_actor if _owned(BY_KEY[key]) else None,
             ),
         )
         for key in body.points
