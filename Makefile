@@ -16,7 +16,7 @@ VENDOR := src/hangar/web/static/vendor/htmx.min.js
 TEST_DEBS := postgresql chromium chromium-driver
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help run test deps test-deps lint typecheck fmt pytest clean
+.PHONY: help run test deps test-deps lint typecheck fmt pytest clean migration
 
 help:
 	@echo "make run    set up and start the server on http://127.0.0.1:8420"
@@ -58,6 +58,13 @@ test: test-deps lint typecheck pytest
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+
+migration: $(STAMP)
+	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"'; exit 2; }
+	rm -f /tmp/hangar-migration.db
+	$(BIN)/python -c 'import sys; from alembic import command; from hangar.db.migrate import alembic_config; \
+	  cfg = alembic_config("sqlite:////tmp/hangar-migration.db"); command.upgrade(cfg, "head"); \
+	  command.revision(cfg, message=sys.argv[1], autogenerate=True)' "$(MSG)"
 
 clean:
 	rm -rf $(VENV) src/hangar/web/node_modules src/hangar/web/static/vendor .mypy_cache .ruff_cache

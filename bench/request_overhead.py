@@ -80,7 +80,7 @@ def main() -> None:
         server.should_exit = True
     base = statistics.median(results["GET /healthz (baseline: DB ping, no auth)"])
     print(f"requests per case: {n}; password login (argon2id verify + token): {login_ms:.1f} ms")
-    print(f"{"case":48} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
+    print(f"{'case':48} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
     for name, samples in results.items():
         med = statistics.median(samples)
         p95 = statistics.quantiles(samples, n=20)[-1]
