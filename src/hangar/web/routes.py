@@ -1,19 +1,35 @@
-"""Console routes. (Being built: pages for login, workspaces, members, users, tokens, audit.)"""
+"""The console's entry points for the app factory: its error renderer and :func:`mount`."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from hangar.errors import HangarError
+from hangar.web.assets import STATIC_DIR, warn_if_htmx_missing
+from hangar.web.errors import render_console_error
+from hangar.web.pages import audit, auth, groups, members, tokens, users, workspaces
+
+ROUTERS = (
+    auth.router,
+    workspaces.router,
+    members.router,
+    users.router,
+    groups.router,
+    tokens.router,
+    audit.router,
+)
 
 
 def render_error(request: Request, err: HangarError) -> Response | None:
-    """Console pages: an expired login goes back to the login page."""
-    if err.http_status == 401:
-        return RedirectResponse("/login", status_code=303)
-    return None
+    """Console paths get HTML errors (see :mod:`hangar.web.errors`); API paths get None."""
+    return render_console_error(request, err)
 
 
 def mount(app: FastAPI) -> None:
     """Attach the console's pages and static files to ``app``."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    warn_if_htmx_missing()

@@ -1,0 +1,79 @@
+"""The frame around every console page: navigation, workspace switcher, user and tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from hangar.api.deps import CurrentActor, SessionDep, console_session
+from hangar.tenancy import workspaces
+from hangar.tenancy.access import Actor
+from hangar.tenancy.orm import Tenant, Workspace
+from hangar.web.permissions import can
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A top-level page; shown only to users whose tenant roles grant ``capability``."""
+
+    label: str
+    href: str
+    capability: str
+
+
+# The page routes gate on these same capabilities, so a visible link never leads to a 403.
+WORKSPACES = NavEntry("Workspaces", "/workspaces", "workspace.list")
+USERS = NavEntry("Users", "/users", "user.update")
+GROUPS = NavEntry("Groups", "/groups", "group.list")
+TOKENS = NavEntry("API tokens", "/tokens", "token.own")
+AUDIT = NavEntry("Audit", "/audit", "audit.view")
+NAV = (WORKSPACES, USERS, GROUPS, TOKENS, AUDIT)
+
+
+@dataclass(frozen=True)
+class Chrome:
+    actor: Actor
+    tenant_name: str
+    csrf_token: str
+    nav: tuple[NavEntry, ...]
+    active: str
+    workspaces: tuple[Workspace, ...]
+    current_workspace: Workspace | None
+
+
+def page_chrome(request: Request, session: SessionDep, actor: CurrentActor) -> Chrome:
+    tenant = session.get(Tenant, actor.tenant_id)
+    assert tenant is not None
+    row = console_session(request)
+    enterable = tuple(workspaces.list_workspaces(session, actor=actor))
+    remembered = row.workspace_id if row else None
+    current = next((w for w in enterable if w.id == remembered), None) or next(
+        (w for w in enterable if w.is_default), None
+    )
+    path = request.url.path
+    return Chrome(
+        actor=actor,
+        tenant_name=tenant.name,
+        csrf_token=row.csrf_token if row else "",
+        nav=tuple(e for e in NAV if can(actor, e.capability)),
+        active=next((e.href for e in NAV if path.startswith(e.href)), ""),
+        workspaces=enterable,
+        current_workspace=current,
+    )
+
+
+PageChrome = Annotated[Chrome, Depends(page_chrome)]
+
+
+def remember_workspace(request: Request, session: Session, ws: Workspace) -> None:
+    """Make ``ws`` the session's current workspace (W8: the header shows where you are).
+
+    A display preference of this login, not a permission: access is checked on every request.
+    """
+    row = console_session(request)
+    if row is not None and row.workspace_id != ws.id:
+        row.workspace_id = ws.id
+        session.flush()
