@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from hangar import __version__
+from hangar.cli.commands import audit, auth, groups, members, tokens, users, workspaces
+from hangar.cli.context import HangarTyper, begin
+from hangar.cli.output import OutputFormat
 from hangar.cli.server import server
 
-app = typer.Typer(
+app = HangarTyper(
     name="hangar",
     help="Hangar: self-hosted AI compute platform.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 app.command()(server)
+app.command()(auth.login)
+app.command()(auth.logout)
+app.command()(auth.whoami)
+app.add_typer(users.app, name="users")
+app.add_typer(groups.app, name="groups")
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(members.app, name="members")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hangar {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
-def main() -> None:
-    """Hangar: self-hosted AI compute platform."""
+def main(
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            envvar="HANGAR_OUTPUT",
+            case_sensitive=False,
+            help="table for people, json for programs (exactly the API's JSON on stdout).",
+        ),
+    ] = OutputFormat.TABLE,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Hangar: self-hosted AI compute platform.
+
+    Log in once with `hangar login`; commands then use the saved server and token
+    (HANGAR_SERVER and HANGAR_TOKEN override them). Exit codes: 0 ok, 1 error,
+    2 usage error, 3 not logged in.
+    """
+    begin(output)
