@@ -7,10 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
-
-from hangar.app import create_app
-from hangar.config import load_settings
 
 
 def server(
@@ -21,8 +17,13 @@ def server(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Start the Hangar server: applies migrations, creates the first admin on an empty
-    database, then serves the API, the console and /healthz until SIGINT/SIGTERM."""
+    """Start the server: migrate the database, create the first admin if it is empty, serve the API, console and /healthz until SIGINT or SIGTERM."""  # noqa: E501 - one line for --help
+    # Imported here so that every other CLI command starts without loading the server.
+    import uvicorn
+
+    from hangar.app import create_app
+    from hangar.config import load_settings
+
     overrides = {k: v for k, v in {"host": host, "port": port, "home": home}.items() if v}
     settings = load_settings(**overrides)
     logging.basicConfig(

@@ -7,6 +7,7 @@ request verify in microseconds. Comparison is constant-time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets as _random
@@ -16,8 +17,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# A fixed hash to verify against when the user does not exist, so timing does not reveal it.
-_DUMMY_HASH = _hasher.hash(_random.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so timing does not reveal it.
+
+    Made on first use: hashing costs ~100 ms, which every CLI start would otherwise pay."""
+    return _hasher.hash(_random.token_urlsafe(16))
+
 
 TOKEN_MARK = "hgr"  # noqa: S105 - the public prefix of bearer strings, not a secret
 
@@ -28,7 +36,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
