@@ -22,8 +22,8 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hangar.app import build_state, create_app
 from hangar.api.state import AppState
+from hangar.app import build_state, create_app
 from hangar.config import Settings, load_settings
 
 ADMIN_PASSWORD = "admin-pass-123"
@@ -98,7 +98,9 @@ class Hangar:
         )  # fmt: skip
         return user
 
-    def user_api(self, username: str, *, groups: tuple[str, ...] = ()) -> tuple[dict[str, Any], Api]:
+    def user_api(
+        self, username: str, *, groups: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], Api]:
         """Create a sub-account, put it in the named groups, and log it in."""
         user = self.create_user(username)
         for name in groups:
@@ -197,3 +199,63 @@ def fresh_pg_database(base_url: str, name: str) -> str:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+# --- helpers for the server-side suites ---------------------------------------------------
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite:///{directory / 'hangar.db'}"
+
+
+@contextmanager
+def sqlite_hangar(directory: Path, **overrides: Any) -> Iterator[Hangar]:
+    """A running Hangar on a fresh SQLite file under ``directory`` (for module-scoped setups)."""
+    with running_hangar(test_settings(directory / "home", sqlite_url(directory), **overrides)) as h:
+        yield h
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """Assert an error answer: the status, and a body of exactly ``code``, ``message``, ``fields``."""
+    assert response.status_code == status, (
+        f"expected {status}, got {response.status_code}: {response.text}"
+    )
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"code", "message", "fields"}, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert isinstance(body["fields"], dict), body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def console_login(
+    h: Hangar, username: str, password: str = USER_PASSWORD
+) -> tuple[TestClient, str]:
+    """Log in through the console endpoint with a client of its own (its own cookie jar).
+
+    Returns the client, which now carries the session cookie, and the CSRF token.
+    """
+    client = TestClient(h.app, base_url="http://127.0.0.1")
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return client, response.headers["x-csrf-token"]
+
+
+def create_tenant(h: Hangar, name: str, owner: str) -> Api:
+    """Create another tenant as the platform admin and log its main account in."""
+    h.admin.call(
+        "POST", "/api/v1/tenants", 201,
+        json={"name": name, "owner_username": owner, "owner_password": USER_PASSWORD},
+    )  # fmt: skip
+    return h.login(owner)
+
+
+def dump_database(engine: sa.Engine) -> str:
+    """Every row of every table, as text: for checking that no secret is stored in clear."""
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    out = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                out.append(f"{table.name}: {tuple(row)!r}")
+    return "\n".join(out)

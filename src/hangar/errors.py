@@ -22,9 +22,12 @@ class HangarError(Exception):
         self.extra = extra
 
     def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
-        body.update(self.extra)
-        return body
+        """The wire shape of every error: exactly ``code``, ``message`` and ``fields``.
+
+        ``extra`` stays server-side (headers such as Retry-After, logs); clients get one
+        stable shape to parse.
+        """
+        return {"code": self.code, "message": self.message, "fields": dict(self.fields)}
 
 
 class ValidationFailed(HangarError):

@@ -15,8 +15,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from hangar.api.middleware import audited, record_fields
 from hangar.api.state import AppState
+from hangar.audit import context as audit_context
 from hangar.audit.context import note_workspace
+from hangar.audit.service import do_record
 from hangar.config import Settings
 from hangar.errors import NotAuthenticated, PermissionDenied
 from hangar.tenancy import auth
@@ -46,9 +49,24 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit when the route returns, roll back on error."""
-    with app_state(request).sessions() as session, session.begin():
-        yield session
+    """One transaction per request: commit when the route returns, roll back on error.
+
+    The dependency closes when the route function returns, before the response is sent, so a
+    client never sees success for an uncommitted change. A mutating request's audit record
+    joins this transaction when the route succeeds: the change and its record commit together
+    or not at all. Failures are recorded by :class:`hangar.api.middleware.AuditTrail`.
+    """
+    audit = audit_context.current() if audited(request.scope) else None
+    with app_state(request).sessions() as session:
+        with session.begin():
+            yield session
+            if audit is not None:
+                route = request.scope.get("route")
+                status = getattr(route, "status_code", None) or 200
+                record = do_record(session, **record_fields(request.scope, audit, status))
+                session.flush()
+        if audit is not None:
+            audit.record_id, audit.recorded_status = record.id, status
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -106,13 +124,19 @@ OwnerLoader = Callable[[Session, Workspace, Request], tuple[Any, str | None]]
 
 
 def Permit(  # noqa: N802 - reads like a type at the call site: Depends(Permit("..."))
-    key: str, *, load: OwnerLoader | None = None
+    key: str, *, load: OwnerLoader | None = None, write: bool | None = None
 ) -> Callable[..., Any]:
     """The permission dependency. ``key`` is a matrix point or a tenant capability.
 
     Workspace points need a ``workspace_id`` path parameter. ``load`` fetches the object the
     route acts on and returns it with its owner's user id, so the own/others column applies.
+    ``write`` (which token scope is needed) defaults to "the method is unsafe"; pass False
+    for queries sent as POST.
     """
+
+    def writes(request: Request) -> bool:
+        return request.method not in SAFE_METHODS if write is None else write
+
     if key in BY_KEY:
 
         def workspace_gate(
@@ -122,16 +146,14 @@ def Permit(  # noqa: N802 - reads like a type at the call site: Depends(Permit("
             note_workspace(ws.id)
             roles = workspace_roles(session, actor, ws)
             obj, owner_id = load(session, ws, request) if load else (None, None)
-            check_point(
-                actor, key, roles, owner_id=owner_id, write=request.method not in SAFE_METHODS
-            )
+            check_point(actor, key, roles, owner_id=owner_id, write=writes(request))
             return WorkspaceAccess(actor=actor, workspace=ws, roles=roles, obj=obj)
 
         return workspace_gate
     if key in CAPABILITY:
 
         def tenant_gate(request: Request, actor: CurrentActor) -> Actor:
-            check_capability(actor, key, write=request.method not in SAFE_METHODS)
+            check_capability(actor, key, write=writes(request))
             return actor
 
         return tenant_gate

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hangar.errors import HangarError, PayloadTooLarge, ValidationFailed
+from hangar.errors import AlreadyExists, Conflict, HangarError, PayloadTooLarge, ValidationFailed
 
 log = logging.getLogger("hangar.api")
 
@@ -48,9 +49,22 @@ def _rule(error: dict[str, Any]) -> str:
 def validation_error(exc: RequestValidationError) -> ValidationFailed:
     fields: dict[str, str] = {}
     for err in exc.errors():
-        fields.setdefault(_field_name(err.get("loc", ())), _rule(err))
+        # A JSON syntax error's location is a character offset, not a field: name the body.
+        loc = ("body",) if err.get("type") == "json_invalid" else err.get("loc", ())
+        fields.setdefault(_field_name(loc), _rule(err))
     message = "; ".join(f"{k}: {v}" for k, v in fields.items()) or "request is invalid"
     return ValidationFailed(message, fields=fields)
+
+
+def integrity_conflict(exc: IntegrityError) -> Conflict:
+    """A database constraint the services check first, hit because a concurrent request
+    committed in between (PostgreSQL runs requests in parallel): a conflict, not a crash."""
+    text = str(exc.orig).lower()
+    kind = AlreadyExists if "unique" in text or "duplicate" in text else Conflict
+    return kind(
+        "this conflicts with a change another request made at the same moment (for example, "
+        "the name was just taken); reload and try again"
+    )
 
 
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
@@ -76,8 +90,15 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return respond(request, validation_error(exc))
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        log.info("constraint hit on %s %s: %s", request.method, request.url.path, exc.orig)
+        return respond(request, integrity_conflict(exc))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, BodyTooLarge):
+            return respond(request, exc.error)
         err = HangarError(str(exc.detail))
         err.http_status = exc.status_code
         err.code = _HTTP_CODES.get(exc.status_code, "error")
@@ -98,3 +119,15 @@ def too_large(limit: int) -> PayloadTooLarge:
         f"request body is larger than the {limit}-byte limit",
         fields={"body": f"at most {limit} bytes"},
     )
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a streamed body is read, once it passes the limit.
+
+    It must be an ``HTTPException``: FastAPI's body reader re-raises those and turns any other
+    exception into a generic 400, which would hide the 413 from the client and the audit.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.error = too_large(limit)
+        super().__init__(status_code=413, detail=self.error.message)

@@ -10,10 +10,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hangar.api.errors import too_large
+from hangar.api.errors import BodyTooLarge, too_large
 from hangar.api.state import AppState
 from hangar.audit import context as audit_context
-from hangar.audit.service import do_record, result_of
+from hangar.audit.service import do_correct_status, do_record, result_of
 from hangar.db.engine import transaction
 
 log = logging.getLogger("hangar.audit")
@@ -31,10 +31,6 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -65,7 +61,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.limit)
             return message
 
         started = False
@@ -77,7 +73,8 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
+            # Normally the app's error handlers answer it; this catches bodies read elsewhere.
             if not started:
                 await self._reject(scope, send)
 
@@ -113,9 +110,48 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def audited(scope: Scope) -> bool:
+    """Whether this request gets an audit record: mutating methods, except read-only routes."""
+    if scope["type"] != "http" or scope["method"] not in UNSAFE:
+        return False
+    endpoint = getattr(scope.get("route"), "endpoint", None)
+    return not getattr(endpoint, audit_context.READ_ONLY_MARK, False)
+
+
+def record_fields(scope: Scope, audit: audit_context.AuditScope, status: int) -> dict[str, Any]:
+    """The audit record of this request, as keyword arguments for ``do_record``."""
+    route: Any = scope.get("route")
+    action = audit.action or (getattr(route, "name", None) or "unrouted")
+    client = scope.get("client")
+    return {
+        "tenant_id": audit.tenant_id,
+        "user_id": audit.user_id,
+        "username": audit.username,
+        "workspace_id": audit.workspace_id,
+        "action": action[:96],
+        "method": scope["method"],
+        "path": str(scope.get("path", ""))[:512],
+        "target_type": audit.target_type,
+        "target_id": audit.target_id[:64],
+        "target_name": audit.target_name[:128],
+        "result": result_of(status),
+        "status_code": status,
+        "level": audit.level if status < 400 else "warning",
+        "client_addr": (client[0] if client else "")[:64],
+        "duration_ms": int((time.monotonic() - audit.started) * 1000),
+        "details": audit.details,
+    }
+
+
 class AuditTrail:
-    """Writes one audit record per mutating request, after the response, in its own
-    transaction, so failed and denied requests are recorded too."""
+    """Exactly one audit record per mutating request, failed and denied ones included.
+
+    A route that succeeds has its record committed in its own request transaction
+    (``hangar.api.deps.get_session``), so a crash can never keep an acknowledged change
+    without its record. Everything else (errors, denials, requests that never reached a
+    route) is recorded here after the response, in a transaction of its own. If the final
+    status differs from the one written in the request transaction, it is corrected here.
+    """
 
     def __init__(self, app: ASGIApp, state: AppState) -> None:
         self.app, self.state = app, state
@@ -125,7 +161,6 @@ class AuditTrail:
             await self.app(scope, receive, send)
             return
         audit = audit_context.begin()
-        started = time.monotonic()
         status = 500
 
         async def capture(message: Message) -> None:
@@ -137,37 +172,20 @@ class AuditTrail:
         try:
             await self.app(scope, receive, capture)
         finally:
-            duration = int((time.monotonic() - started) * 1000)
-            await self._write(scope, audit, status, duration)
+            if audited(scope):
+                await self._write(scope, audit, status)
 
-    async def _write(
-        self, scope: Scope, audit: audit_context.AuditScope, status: int, duration: int
-    ) -> None:
-        route: Any = scope.get("route")
-        action = audit.action or (getattr(route, "name", None) or "unrouted")
-        client = scope.get("client")
-        fields = {
-            "tenant_id": audit.tenant_id,
-            "user_id": audit.user_id,
-            "username": audit.username,
-            "workspace_id": audit.workspace_id,
-            "action": action[:96],
-            "method": scope["method"],
-            "path": str(scope.get("path", ""))[:512],
-            "target_type": audit.target_type,
-            "target_id": audit.target_id[:64],
-            "target_name": audit.target_name[:128],
-            "result": result_of(status),
-            "status_code": status,
-            "level": audit.level if status < 400 else "warning",
-            "client_addr": (client[0] if client else "")[:64],
-            "duration_ms": duration,
-            "details": audit.details,
-        }
+    async def _write(self, scope: Scope, audit: audit_context.AuditScope, status: int) -> None:
+        if audit.record_id is not None and audit.recorded_status == status:
+            return
+        fields = record_fields(scope, audit, status)
 
         def write() -> None:
             with transaction(self.state.sessions) as session:
-                do_record(session, **fields)
+                if audit.record_id is None:
+                    do_record(session, **fields)
+                else:
+                    do_correct_status(session, record_id=audit.record_id, status_code=status)
 
         try:
             await run_in_threadpool(write)

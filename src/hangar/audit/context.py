@@ -7,9 +7,11 @@ mutations made there are visible to the middleware afterwards.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -24,6 +26,11 @@ class AuditScope:
     target_name: str = ""
     level: str = "normal"
     details: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    # Set when the record was committed inside the request's own transaction (see
+    # hangar.api.deps.get_session), with the status it was written with.
+    record_id: str | None = None
+    recorded_status: int | None = None
 
 
 _scope: ContextVar[AuditScope | None] = ContextVar("hangar_audit_scope", default=None)
@@ -69,7 +76,24 @@ def note_target(
     scope.details.update(details)
 
 
+def note_tenant(tenant_id: str) -> None:
+    """File the record under a tenant before anyone is authenticated (e.g. a failed login)."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.tenant_id = tenant_id
+
+
 def note_workspace(workspace_id: str) -> None:
     scope = _scope.get()
     if scope is not None:
         scope.workspace_id = workspace_id
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+READ_ONLY_MARK = "__hangar_read_only__"
+
+
+def read_only(endpoint: _F) -> _F:
+    """Mark a POST endpoint that changes nothing (a query with a body): it is not audited."""
+    setattr(endpoint, READ_ONLY_MARK, True)
+    return endpoint

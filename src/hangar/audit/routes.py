@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from hangar.api.deps import Permit, SessionDep, app_state
 from hangar.api.state import AppState
@@ -23,8 +24,9 @@ Auditor = Annotated[Actor, Depends(Permit("audit.view"))]
 
 def audit_filter(
     actor: Auditor,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    # Aware only: a naive time is ambiguous, and the UTC column type refuses it (a 500 before).
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     user: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=96)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,

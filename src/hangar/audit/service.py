@@ -48,6 +48,17 @@ def do_record(session: Session, **fields: Any) -> AuditRecord:
     return record
 
 
+def do_correct_status(session: Session, *, record_id: str, status_code: int) -> None:
+    """Fix the status of a record written before the response was final (rare: a route that
+    returned an error page instead of raising). The only update audit records ever get."""
+    record = session.get(AuditRecord, record_id)
+    if record is not None:
+        record.status_code = status_code
+        record.result = result_of(status_code)
+        if status_code >= 400:
+            record.level = "warning"
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     tenant_id: str
@@ -126,7 +137,8 @@ def _cell(value: Any) -> str:
         if isinstance(value, datetime)
         else str(value if value is not None else "")
     )
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # OWASP CSV injection: spreadsheets evaluate cells starting with these as formulas.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def do_prune(session: Session, *, retention: timedelta, now: datetime | None = None) -> int:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from hangar.audit.context import note_actor
+from hangar.audit.context import note_actor, note_target, note_tenant
 from hangar.db.base import utcnow
 from hangar.errors import NotAuthenticated, TooManyRequests
 from hangar.tenancy import credentials
@@ -32,8 +32,13 @@ def check_password_login(
     """Verify a password. Too many recent failures from one address lock the pair out.
 
     The failure is recorded by the caller in its own transaction (see
-    :func:`record_login_failure`), so it survives the rollback of this request.
+    :func:`record_login_failure`), so it survives the rollback of this request. Attempts on an
+    existing account are audited in its tenant, so tenant admins see them.
     """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None:
+        note_tenant(user.tenant_id)
+        note_target("user", user.id, user.username)
     since = utcnow() - throttle.window
     recent = session.scalar(
         select(func.count())
@@ -51,7 +56,6 @@ def check_password_login(
             f"try again in {minutes} minutes",
             retry_after=int(throttle.window.total_seconds()),
         )
-    user = session.scalar(select(User).where(User.username == username))
     if not credentials.verify_password(user.password_hash if user else None, password):
         raise NotAuthenticated("wrong username or password", fields={"password": "wrong"})
     assert user is not None

@@ -76,6 +76,7 @@ def count_custom(session: Session, *, tenant_id: str) -> int:
 
 
 def do_create_group(session: Session, *, actor: Actor, data: GroupCreate, cap: int) -> Group:
+    note_target("group", "", data.name)
     check_group_name(data.name)
     check_description(data.description, 300)
     used = count_custom(session, tenant_id=actor.tenant_id)

@@ -39,17 +39,23 @@ def tenant_defaults(tenant: Tenant) -> LimitsRead:
     )
 
 
-def user_limits(tenant: Tenant, user: User) -> UserLimitsRead:
+def user_limits(tenant: Tenant, user: User, caps: Caps | None = None) -> UserLimitsRead:
+    """A user's limits: the override if set, else the tenant default, never above ``caps``.
+
+    Values stored before the operator lowered a cap stay stored but do not take effect above
+    it (decision A7: the installation caps what any tenant may configure).
+    """
     defaults = tenant_defaults(tenant)
     overrides = UserLimitsUpdate(
         max_gpus=user.max_gpus, max_cpus=user.max_cpus, pfs_gib=user.pfs_gib
     )
-    effective = LimitsRead(
-        **{
-            f: getattr(overrides, f) if getattr(overrides, f) is not None else getattr(defaults, f)
-            for f in FIELDS
-        }
-    )
+    chosen = {
+        f: getattr(overrides, f) if getattr(overrides, f) is not None else getattr(defaults, f)
+        for f in FIELDS
+    }
+    if caps is not None:
+        chosen = {f: min(v, getattr(caps, f)) for f, v in chosen.items()}
+    effective = LimitsRead(**chosen)
     return UserLimitsRead(
         user_id=user.id,
         effective=effective,
@@ -78,7 +84,7 @@ def do_update_user_limits(
         if value is not None:
             _check_cap(name, value, caps)
         setattr(user, name, value)
-    return user_limits(tenant, user)
+    return user_limits(tenant, user, caps)
 
 
 def _check_cap(name: str, value: int, caps: Caps) -> None:

@@ -26,6 +26,7 @@ def list_tenants(session: Session) -> list[Tenant]:
 
 
 def do_create_tenant(session: Session, *, data: TenantCreate) -> tuple[Tenant, User]:
+    note_target("tenant", "", data.name, action="tenant.create")
     if not _TENANT_NAME.match(data.name):
         raise ValidationFailed.field(
             "name", "must be 1-64 letters, digits, '_', '.', '-', starting with a letter or digit"

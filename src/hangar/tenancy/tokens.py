@@ -44,6 +44,7 @@ def do_create_token(
     expires_in_days: int | None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is never retrievable again."""
+    note_target("token", "", name)
     if not name.strip():
         raise ValidationFailed.field("name", "is required")
     bearer = credentials.new_bearer()

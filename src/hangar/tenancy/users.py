@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hangar.audit.context import note_target
-from hangar.errors import AlreadyExists, Conflict, NotFound
+from hangar.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from hangar.tenancy import credentials
 from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import ConsoleSession, User
@@ -31,6 +31,7 @@ def list_users(session: Session, *, actor: Actor, query: str = "") -> list[User]
 def do_create_user(
     session: Session, *, tenant_id: str, data: UserCreate, is_owner: bool = False
 ) -> User:
+    note_target("user", "", data.username, action="user.create")
     check_username(data.username)
     check_password(data.password)
     taken = session.scalar(select(func.count()).where(User.username == data.username))
@@ -60,6 +61,14 @@ def do_update_user(session: Session, *, actor: Actor, user: User, data: UserUpda
     if data.email is not None:
         user.email = data.email
     if data.password is not None:
+        if user.is_owner and user.id != actor.id:
+            # The main account outranks every sub-account (T1) and, in the first tenant, is the
+            # platform admin: letting a sub-account admin reset it would hand over the tenant
+            # and every other tenant.
+            raise PermissionDenied(
+                "only the main account itself may change its password",
+                fields={"password": "main account"},
+            )
         check_password(data.password)
         user.password_hash = credentials.hash_password(data.password)
         _end_sessions(session, user.id)

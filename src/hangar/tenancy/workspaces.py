@@ -78,6 +78,7 @@ def tenant_admin_count(session: Session, *, tenant_id: str) -> int:
 
 
 def do_create_workspace(session: Session, *, actor: Actor, data: WorkspaceCreate) -> Workspace:
+    note_target("workspace", "", data.name)  # a refused create is audited with the name tried
     check_workspace_name(data.name)
     check_description(data.description, WORKSPACE_DESCRIPTION_MAX)
     _check_name_free(session, actor.tenant_id, data.name)

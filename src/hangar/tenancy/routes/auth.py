@@ -43,7 +43,10 @@ def password_login(request: Request, session: Session, settings: Settings, body:
             throttle=throttle,
         )
     except NotAuthenticated:
-        # The request transaction rolls back; the failure must still count.
+        # The request transaction rolls back; the failure must still count, so it is written
+        # in a transaction of its own. End the request's transaction first: on SQLite it holds
+        # the database's only write lock, which the second transaction would wait on forever.
+        session.rollback()
         with transaction(app_state(request).sessions) as own:
             auth.record_login_failure(own, username=body.username, client_addr=client_addr(request))
         raise

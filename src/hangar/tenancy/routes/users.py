@@ -73,12 +73,15 @@ def delete_user(
 
 @router.get("/{user_id}/limits", response_model=UserLimitsRead)
 def get_user_limits(
-    session: SessionDep, actor: Annotated[Actor, Depends(Permit("settings.view"))], user_id: str
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Permit("settings.view"))],
+    user_id: str,
+    bounds: Annotated[limits.Caps, Depends(caps)],
 ) -> UserLimitsRead:
     user = users.access_user(session, actor, user_id)
     tenant = session.get(Tenant, actor.tenant_id)
     assert tenant is not None
-    return limits.user_limits(tenant, user)
+    return limits.user_limits(tenant, user, bounds)
 
 
 @router.patch("/{user_id}/limits", name="user.limits.update", response_model=UserLimitsRead)

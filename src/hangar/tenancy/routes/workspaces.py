@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import Permit, SessionDep, WorkspaceAccess
+from hangar.audit.context import read_only
 from hangar.errors import ValidationFailed
 from hangar.tenancy import workspaces
 from hangar.tenancy.access import Actor, decide
@@ -31,6 +32,8 @@ Lister = Annotated[Actor, Depends(Permit("workspace.list"))]
 Creator = Annotated[Actor, Depends(Permit("workspace.create"))]
 # Entering a workspace is the matrix's "list workspace users" row: every member may.
 Member = Annotated[WorkspaceAccess, Depends(Permit("workspace_users.list"))]
+# The access review is a query sent as POST: a read-only token may ask it.
+Reviewer = Annotated[WorkspaceAccess, Depends(Permit("workspace_users.list", write=False))]
 # Editing and deleting a workspace are its configuration (matrix rows 5-6): admins only.
 Configurer = Annotated[WorkspaceAccess, Depends(Permit("workspace_config.button"))]
 MemberAdder = Annotated[WorkspaceAccess, Depends(Permit("workspace_users.add"))]
@@ -123,7 +126,8 @@ def _owned(point: Point) -> bool:
 
 
 @router.post("/{workspace_id}/access-review", response_model=AccessReviewOut)
-def access_review(access: Member, body: AccessReviewIn) -> AccessReviewOut:
+@read_only
+def access_review(access: Reviewer, body: AccessReviewIn) -> AccessReviewOut:
     """What the matrix allows the caller in this workspace, point by point.
 
     With ``owner_id`` the own/others column is chosen as if acting on that user's object;
