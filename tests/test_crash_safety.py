@@ -326,9 +326,8 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
         response = result["response"]
         assert response.status_code == 201, response.text
         code = server.proc.wait(timeout=30)
-        # Uvicorn re-raises the signal after a complete graceful shutdown, so the exit is
-        # either 0 or "terminated by SIGTERM"; the log shows the shutdown finished.
-        assert code in (0, -signal.SIGTERM), f"exit {code}:\n{server.output()}"
+        # A completed graceful shutdown is a clean exit (hangar.serve.GracefulServer).
+        assert code == 0, f"exit {code}:\n{server.output()}"
         assert "Application shutdown complete" in server.output(), server.output()
         assert _gone(server.proc.pid)
         engine = server.engine()

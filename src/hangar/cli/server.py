@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -19,25 +18,8 @@ def server(
 ) -> None:
     """Start the server: migrate the database, create the first admin if it is empty, serve the API, console and /healthz until SIGINT or SIGTERM."""  # noqa: E501 - one line for --help
     # Imported here so that every other CLI command starts without loading the server.
-    import uvicorn
-
-    from hangar.app import create_app
     from hangar.config import load_settings
+    from hangar.serve import serve
 
     overrides = {k: v for k, v in {"host": host, "port": port, "home": home}.items() if v}
-    settings = load_settings(**overrides)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(settings)
-    # Uvicorn handles SIGINT/SIGTERM: stops accepting, finishes in-flight requests (up to
-    # the graceful timeout), then runs the app's shutdown (pruner stop, engine dispose).
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=20,
-        proxy_headers=False,
-        server_header=False,
-    )
+    serve(load_settings(**overrides), log_level=log_level)
