@@ -13,7 +13,7 @@ from hangar.client.tokens import TokensAPI
 from hangar.client.transport import DEFAULT_TIMEOUT, UNSET, Transport, Unset, payload
 from hangar.client.users import UsersAPI
 from hangar.client.workspaces import WorkspacesAPI
-from hangar.tenancy.schemas import Me, TokenCreated, TokenLoginIn
+from hangar.tenancy.schemas import Me, PasswordChange, TokenCreated, TokenLoginIn
 
 AUTH = "/api/v1/auth"
 
@@ -92,6 +92,11 @@ class HangarClient:
             raise HangarClientError("not logged in: this client has no token to revoke")
         self._t.request("POST", f"{AUTH}/logout")
         self._t.token = None
+
+    def change_password(self, current_password: str, new_password: str) -> None:
+        """Change the caller's own password; their other console sessions end."""
+        body = payload(PasswordChange, current_password=current_password, new_password=new_password)
+        self._t.request("POST", f"{AUTH}/password", json=body)
 
     def whoami(self) -> Me:
         """The caller: user, organisation, tenant roles, and how they authenticated."""

@@ -41,6 +41,11 @@ class UserCreate(Input):
     email: Annotated[str, Field(max_length=254)] = ""
 
 
+class PasswordChange(Input):
+    current_password: Annotated[str, Field(max_length=256)]
+    new_password: Annotated[str, Field(max_length=256)]
+
+
 class UserUpdate(Input):
     display_name: Annotated[str | None, Field(max_length=128)] = None
     email: Annotated[str | None, Field(max_length=254)] = None

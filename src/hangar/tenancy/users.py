@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hangar.audit.context import note_target
-from hangar.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from hangar.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
 from hangar.tenancy import credentials
 from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import ConsoleSession, User
@@ -85,6 +85,25 @@ def do_update_user(session: Session, *, actor: Actor, user: User, data: UserUpda
             # rejected on use because authentication checks `disabled` on each request.
             _end_sessions(session, user.id)
     return user
+
+
+def do_change_own_password(
+    session: Session, *, user: User, current: str, new: str, keep_session_id: str | None
+) -> None:
+    """Self-service: prove the current password, set a new one, end the other sessions."""
+    note_target("user", user.id, user.username)
+    if not credentials.verify_password(user.password_hash, current):
+        raise ValidationFailed.field(
+            "current_password", "does not match your current password; type it again"
+        )
+    check_password(new, "new_password")
+    if new == current:
+        raise ValidationFailed.field("new_password", "must differ from the current password")
+    user.password_hash = credentials.hash_password(new)
+    stmt = delete(ConsoleSession).where(ConsoleSession.user_id == user.id)
+    if keep_session_id is not None:
+        stmt = stmt.where(ConsoleSession.id != keep_session_id)
+    session.execute(stmt)
 
 
 def do_delete_user(session: Session, *, actor: Actor, user: User) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hangar.cli.commands.prompts import password_from_stdin
+from hangar.cli.commands.prompts import new_password, password_from_stdin
 from hangar.cli.config import (
     DEFAULT_SERVER,
     SERVER_ENV,
@@ -158,6 +158,28 @@ def whoami(output: OutputOpt = None) -> None:
         me = client.whoami()
         server = client.server_url
     emit(output_format(output), me, lambda: _show_me(me, server))
+
+
+def passwd(
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the current password from stdin's first line, the new one from the next.",
+        ),
+    ] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Change your own password (asks for the current one, then the new one twice)."""
+    if password_stdin:
+        current = password_from_stdin()
+        new = password_from_stdin()
+    else:
+        current = typer.prompt("Current password", hide_input=True)
+        new = new_password(from_stdin=False, label="New password")
+    with connect() as client:
+        client.change_password(current, new)
+    done(output_format(output), "Password changed; your other console sessions were ended.")
 
 
 def _show_me(me: Me, server: str) -> None:

@@ -19,11 +19,18 @@ from hangar.api.deps import (
 from hangar.audit.context import note_actor, note_target
 from hangar.config import Settings
 from hangar.db.engine import transaction
-from hangar.errors import NotAuthenticated
-from hangar.tenancy import auth, tokens
+from hangar.errors import NotAuthenticated, PermissionDenied
+from hangar.tenancy import auth, tokens, users
 from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import Tenant, User
-from hangar.tenancy.schemas import LoginIn, Me, TokenCreated, TokenLoginIn, TokenRead
+from hangar.tenancy.schemas import (
+    LoginIn,
+    Me,
+    PasswordChange,
+    TokenCreated,
+    TokenLoginIn,
+    TokenRead,
+)
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -97,6 +104,25 @@ def logout(request: Request, response: Response, session: SessionDep, actor: Cur
             session, token=tokens.access_token(session, actor, actor.token_id, manage=False)
         )
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.post("/password", name="auth.password_change", status_code=204)
+def change_password(
+    request: Request, session: SessionDep, actor: CurrentActor, body: PasswordChange
+) -> None:
+    """Change your own password. Your other console sessions end; API tokens stay valid."""
+    if not actor.scope_allows("user", write=True):
+        raise PermissionDenied(
+            "this API token lacks the scope 'user:write'", fields={"scopes": "user:write"}
+        )
+    row = console_session(request)
+    users.do_change_own_password(
+        session,
+        user=actor.user,
+        current=body.current_password,
+        new=body.new_password,
+        keep_session_id=row.id if row else None,
+    )
 
 
 @router.get("/me", response_model=Me)
