@@ -15,7 +15,7 @@ from tests.web.console import Console, logged_in
 
 TEMPLATES = Path(web_assets.__file__).parent / "templates"
 ADMIN_NAV = ("/users", "/groups", "/audit")
-PAGES = ("/workspaces", "/users", "/groups", "/tokens", "/audit")
+PAGES = ("/workspaces", "/users", "/groups", "/tokens", "/audit", "/account")
 
 
 def nav_links(page: str) -> list[str]:

@@ -30,7 +30,8 @@ USERS = NavEntry("Users", "/users", "user.update")
 GROUPS = NavEntry("Groups", "/groups", "group.list")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
-NAV = (WORKSPACES, USERS, GROUPS, TOKENS, AUDIT)
+ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
+NAV = (WORKSPACES, USERS, GROUPS, TOKENS, AUDIT, ACCOUNT)
 
 
 @dataclass(frozen=True)

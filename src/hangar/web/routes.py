@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from hangar.errors import HangarError
 from hangar.web.assets import STATIC_DIR, warn_if_htmx_missing
 from hangar.web.errors import render_console_error
-from hangar.web.pages import audit, auth, groups, members, tokens, users, workspaces
+from hangar.web.pages import account, audit, auth, groups, members, tokens, users, workspaces
 
 ROUTERS = (
     auth.router,
@@ -19,6 +19,7 @@ ROUTERS = (
     groups.router,
     tokens.router,
     audit.router,
+    account.router,
 )
 
 
