@@ -59,7 +59,8 @@ def first_start_banner(settings: Settings, first: FirstStart) -> str:
         f"    username:  {first.admin.username}\n"
         f"    password:  {password}\n"
         f"    CLI:       hangar login --server {url} --username {first.admin.username}\n"
-        "  This password is shown once and stored only as a hash; change it after logging in.\n"
+        "  The password is shown once and stored only as a hash. Change it on the console's\n"
+        "  Account page or with `hangar passwd`.\n"
     )
 
 

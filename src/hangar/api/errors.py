@@ -104,7 +104,18 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
         err.code = _HTTP_CODES.get(exc.status_code, "error")
         if exc.status_code == 404:
             err.message = f"no such page or endpoint: {request.url.path}"
-        return respond(request, err)
+        elif exc.status_code == 405:
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            allowed = headers.get("allow", "")
+            err.message = (
+                f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+                if allowed
+                else f"{request.method} is not allowed on {request.url.path}"
+            )
+        response = respond(request, err)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

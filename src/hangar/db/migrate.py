@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -31,7 +32,15 @@ def upgrade(engine: Engine) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        # Alembic logs its dialect choice at INFO on every configure; health checks call
+        # this often, so keep that out of the server log.
+        quiet = logging.getLogger("alembic.runtime.migration")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            return MigrationContext.configure(conn).get_current_revision()
+        finally:
+            quiet.setLevel(level)
 
 
 @functools.cache
