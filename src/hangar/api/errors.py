@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hangar.errors import AlreadyExists, Conflict, HangarError, PayloadTooLarge, ValidationFailed
 
@@ -67,6 +68,19 @@ def integrity_conflict(exc: IntegrityError) -> Conflict:
     )
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
+
+
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """Register handlers. ``html`` may render console pages for non-API paths."""
 
@@ -105,16 +119,15 @@ def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
         if exc.status_code == 404:
             err.message = f"no such page or endpoint: {request.url.path}"
         elif exc.status_code == 405:
-            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-            allowed = headers.get("allow", "")
+            allowed = ", ".join(allowed_methods(request))
             err.message = (
                 f"{request.method} is not allowed on {request.url.path}; use {allowed}"
                 if allowed
                 else f"{request.method} is not allowed on {request.url.path}"
             )
         response = respond(request, err)
-        if exc.headers:
-            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
 
     @app.exception_handler(Exception)
