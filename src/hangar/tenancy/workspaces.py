@@ -13,7 +13,7 @@ from hangar.tenancy.access import Actor
 from hangar.tenancy.capabilities import TenantRole
 from hangar.tenancy.matrix import Role
 from hangar.tenancy.orm import Group, GroupMember, User, Workspace, WorkspaceRole
-from hangar.tenancy.schemas import MemberRead, WorkspaceCreate, WorkspaceUpdate
+from hangar.tenancy.schemas import MemberRead, WorkspaceCreate, WorkspaceRead, WorkspaceUpdate
 from hangar.tenancy.validation import (
     WORKSPACE_DESCRIPTION_MAX,
     check_description,
@@ -43,6 +43,27 @@ def list_workspaces(session: Session, *, actor: Actor) -> list[Workspace]:
         mine = select(WorkspaceRole.workspace_id).where(WorkspaceRole.user_id == actor.id)
         stmt = stmt.where(Workspace.id.in_(mine))
     return list(session.scalars(stmt.order_by(Workspace.is_default.desc(), Workspace.name)))
+
+
+def describe(session: Session, *, actor: Actor, found: list[Workspace]) -> list[WorkspaceRead]:
+    """The workspace-list row of spec 01 W9 for each workspace: the caller's roles (tenant
+    admins hold admin implicitly), the creator's username and the member count."""
+    mine = roles_by_workspace(session, actor=actor)
+    counts = member_counts(session, tenant_id=actor.tenant_id)
+    admins = tenant_admin_count(session, tenant_id=actor.tenant_id)
+    creators = {w.created_by for w in found if w.created_by}
+    names = dict(
+        session.execute(select(User.id, User.username).where(User.id.in_(creators))).tuples()
+    )
+    rows = []
+    for ws in found:
+        roles = mine.get(ws.id, set()) | ({Role.ADMIN} if actor.is_tenant_admin else set())
+        row = WorkspaceRead.model_validate(ws)
+        row.my_roles = sorted(roles)
+        row.member_count = counts.get(ws.id, admins)
+        row.owner_username = names.get(ws.created_by or "", "")
+        rows.append(row)
+    return rows
 
 
 def roles_by_workspace(session: Session, *, actor: Actor) -> dict[str, set[Role]]:

@@ -12,8 +12,8 @@ from hangar.audit.context import read_only
 from hangar.errors import ValidationFailed
 from hangar.tenancy import workspaces
 from hangar.tenancy.access import Actor, decide
-from hangar.tenancy.matrix import BY_KEY, Point, Role
-from hangar.tenancy.orm import User, Workspace
+from hangar.tenancy.matrix import BY_KEY, Point
+from hangar.tenancy.orm import Workspace
 from hangar.tenancy.schemas import (
     AccessDecision,
     AccessReviewIn,
@@ -41,26 +41,14 @@ MemberEditor = Annotated[WorkspaceAccess, Depends(Permit("workspace_users.edit")
 MemberRemover = Annotated[WorkspaceAccess, Depends(Permit("workspace_users.delete"))]
 
 
-def _read(session: Session, actor: Actor, ws: Workspace, count: int | None = None) -> WorkspaceRead:
-    out = WorkspaceRead.model_validate(ws)
-    mine = workspaces.roles_by_workspace(session, actor=actor).get(ws.id, set())
-    if actor.is_tenant_admin:
-        mine = mine | {Role.ADMIN}
-    out.my_roles = sorted(mine)
-    if count is None:
-        count = len(workspaces.list_members(session, ws=ws))
-    out.member_count = count
-    creator = session.get(User, ws.created_by) if ws.created_by else None
-    out.owner_username = creator.username if creator else ""
-    return out
+def _read(session: Session, actor: Actor, ws: Workspace) -> WorkspaceRead:
+    return workspaces.describe(session, actor=actor, found=[ws])[0]
 
 
 @router.get("", response_model=list[WorkspaceRead])
 def list_workspaces(session: SessionDep, actor: Lister) -> list[WorkspaceRead]:
     found = workspaces.list_workspaces(session, actor=actor)
-    counts = workspaces.member_counts(session, tenant_id=actor.tenant_id)
-    admins = workspaces.tenant_admin_count(session, tenant_id=actor.tenant_id)
-    return [_read(session, actor, ws, counts.get(ws.id, admins)) for ws in found]
+    return workspaces.describe(session, actor=actor, found=found)
 
 
 @router.post("", name="workspace.create", response_model=WorkspaceRead, status_code=201)

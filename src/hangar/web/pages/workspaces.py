@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import Permit, SessionDep, WorkspaceAccess
-from hangar.tenancy import users, workspaces
-from hangar.tenancy.access import Actor, workspace_roles
+from hangar.tenancy import workspaces
+from hangar.tenancy.access import Actor
 from hangar.tenancy.matrix import Role
 from hangar.tenancy.orm import Workspace
 from hangar.tenancy.schemas import WorkspaceCreate
@@ -41,17 +41,15 @@ class WorkspaceRow:
 
 def workspace_rows(session: Session, actor: Actor) -> list[WorkspaceRow]:
     found = workspaces.list_workspaces(session, actor=actor)
-    counts = workspaces.member_counts(session, tenant_id=actor.tenant_id)
-    admins = workspaces.tenant_admin_count(session, tenant_id=actor.tenant_id)
-    names = {u.id: u.username for u in users.list_users(session, actor=actor)}
+    described = workspaces.describe(session, actor=actor, found=found)
     return [
         WorkspaceRow(
             workspace=ws,
-            my_roles=sorted(workspace_roles(session, actor, ws)),
-            owner=names.get(ws.created_by or "", ""),
-            member_count=counts.get(ws.id, admins),
+            my_roles=row.my_roles,
+            owner=row.owner_username,
+            member_count=row.member_count,
         )
-        for ws in found
+        for ws, row in zip(found, described, strict=True)
     ]
 
 
