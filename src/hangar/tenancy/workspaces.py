@@ -52,9 +52,12 @@ def describe(session: Session, *, actor: Actor, found: list[Workspace]) -> list[
     counts = member_counts(session, tenant_id=actor.tenant_id)
     admins = tenant_admin_count(session, tenant_id=actor.tenant_id)
     creators = {w.created_by for w in found if w.created_by}
-    names = dict(
-        session.execute(select(User.id, User.username).where(User.id.in_(creators))).tuples()
-    )
+    names = {
+        uid: username
+        for uid, username in session.execute(
+            select(User.id, User.username).where(User.id.in_(creators))
+        )
+    }
     rows = []
     for ws in found:
         roles = mine.get(ws.id, set()) | ({Role.ADMIN} if actor.is_tenant_admin else set())
