@@ -25,7 +25,9 @@ from hangar.audit.service import do_prune
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
-from hangar.tenancy.routes import auth, groups, tenants, tokens, users, workspaces
+from hangar.tenancy import auth
+from hangar.tenancy.routes import auth as auth_routes
+from hangar.tenancy.routes import groups, tenants, tokens, users, workspaces
 from hangar.tenancy.routes import settings as tenant_settings
 from hangar.tenancy.tenants import FirstStart, ensure_first_start
 from hangar.web import routes as web
@@ -64,21 +66,29 @@ def first_start_banner(settings: Settings, first: FirstStart) -> str:
     )
 
 
-async def prune_audit_forever(state: AppState) -> None:
-    """Delete audit records older than the retention period, now and then every interval."""
-    retention = timedelta(days=state.settings.audit_retention_days)
+def housekeeping(state: AppState) -> None:
+    """One pass: audit records past retention, expired sessions, stale login failures."""
+    settings = state.settings
+    retention = timedelta(days=settings.audit_retention_days)
+    with transaction(state.sessions) as session:
+        records = do_prune(session, retention=retention)
+        sessions, failures = auth.do_prune_stale(
+            session, failure_window=timedelta(minutes=settings.login_lockout_minutes)
+        )
+    if records or sessions or failures:
+        log.info(
+            "housekeeping: deleted %d audit records older than %s, %d expired sessions, "
+            "%d stale login failures", records, retention, sessions, failures,
+        )  # fmt: skip
+
+
+async def housekeeping_forever(state: AppState) -> None:
+    """Run :func:`housekeeping` at start and then every ``audit_prune_interval_seconds``."""
     while True:
-
-        def prune() -> int:
-            with transaction(state.sessions) as session:
-                return do_prune(session, retention=retention)
-
         try:
-            removed = await run_in_threadpool(prune)
-            if removed:
-                log.info("audit: pruned %d records older than %s", removed, retention)
+            await run_in_threadpool(housekeeping, state)
         except Exception:
-            log.exception("audit pruning failed; retrying at the next interval")
+            log.exception("housekeeping failed; retrying at the next interval")
         await asyncio.sleep(state.settings.audit_prune_interval_seconds)
 
 
@@ -90,7 +100,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pruner = asyncio.create_task(prune_audit_forever(state), name="audit-prune")
+        pruner = asyncio.create_task(housekeeping_forever(state), name="housekeeping")
         try:
             yield
         finally:
@@ -110,7 +120,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.state.hangar = state
     errors.install(app, html=web.render_error)
     for router in (
-        health_router, auth.router, users.router, groups.router, tenant_settings.router,
+        health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router,
     ):  # fmt: skip
         app.include_router(router)

@@ -74,6 +74,18 @@ def record_login_failure(session: Session, *, username: str, client_addr: str) -
     session.add(LoginFailure(username=username[:64], client_addr=client_addr[:64]))
 
 
+def do_prune_stale(session: Session, *, failure_window: timedelta) -> tuple[int, int]:
+    """Delete expired console sessions, and login failures too old to count for throttling.
+
+    Returns (sessions, failures) deleted. Both are dead weight: expiry and the window are
+    checked on every use, so this only keeps the tables small.
+    """
+    now = utcnow()
+    sessions = session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
+    failures = session.execute(delete(LoginFailure).where(LoginFailure.at < now - failure_window))
+    return int(sessions.rowcount or 0), int(failures.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def do_create_session(
     session: Session, *, user: User, ttl: timedelta, client_addr: str
 ) -> tuple[ConsoleSession, str]:
