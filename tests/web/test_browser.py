@@ -155,3 +155,41 @@ def test_admin_adds_a_member_and_finds_it_in_the_audit(
 
         assert errors == [], "the browser reported errors (CSP violations?):\n" + "\n".join(errors)
         assert statuses == ["422 (Unprocessable Entity)"], statuses
+
+
+def test_admin_edits_limits_row_by_row(browser: Browser, tmp_path: Path, db_url: str) -> None:
+    """A row's boxes sit in other table cells than its form (``form=`` attribute): htmx must
+    still send them, and errors must land in that row's error box."""
+    require_vendored_htmx()
+    settings = support.test_settings(tmp_path / "home", db_url, cap_user_max_gpus=16)
+    with live_server(settings) as url:
+        create_user_via_api(url, "dana")
+        page = browser.new_page(base_url=url)
+        page.set_default_timeout(5000)
+        errors, statuses = watch_for_errors(page)
+        page.goto("/limits")
+        page.fill("#login-username", "admin")
+        page.fill("#login-password", ADMIN_PASSWORD)
+        page.click("#login-form button[type=submit]")
+        expect(page).to_have_url(f"{url}/limits")
+
+        page.fill("#tenant-limits-max_gpus", "8")
+        page.click("#tenant-limits-form button[type=submit]")
+        expect(page.locator("#flash")).to_contain_text("Saved the tenant defaults: GPUs 8")
+
+        row_id = page.locator("tr", has_text="dana").get_attribute("id") or ""
+        box, form = f"#{row_id}-max_gpus", f"#{row_id}-form"
+        page.fill(box, "99")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator(f"{form}-errors")).to_contain_text("may be at most 16")
+        page.fill(box, "4")
+        page.fill(f"#{row_id}-pfs_gib", "20")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#flash")).to_contain_text("in effect now: GPUs 4")
+        expect(page.locator(f"#{row_id}-pfs_gib")).to_have_value("20")
+        page.fill(box, "")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#flash")).to_contain_text("in effect now: GPUs 8")
+
+        assert errors == [], "the browser reported errors (CSP violations?):\n" + "\n".join(errors)
+        assert statuses == ["422 (Unprocessable Entity)"], statuses

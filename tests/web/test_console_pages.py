@@ -14,8 +14,8 @@ from tests.support import ADMIN_PASSWORD, USER_PASSWORD, Hangar
 from tests.web.console import Console, logged_in
 
 TEMPLATES = Path(web_assets.__file__).parent / "templates"
-ADMIN_NAV = ("/users", "/groups", "/audit")
-PAGES = ("/workspaces", "/users", "/groups", "/tokens", "/audit", "/account")
+ADMIN_NAV = ("/users", "/groups", "/limits", "/audit")
+PAGES = ("/workspaces", "/users", "/groups", "/limits", "/tokens", "/audit", "/account")
 
 
 def nav_links(page: str) -> list[str]:

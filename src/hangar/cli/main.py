@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from hangar import __version__
-from hangar.cli.commands import audit, auth, groups, members, tokens, users, workspaces
+from hangar.cli.commands import (
+    audit,
+    auth,
+    groups,
+    members,
+    settings,
+    tokens,
+    users,
+    workspaces,
+)
 from hangar.cli.context import HangarTyper, begin
 from hangar.cli.output import OutputFormat
 from hangar.cli.server import server
@@ -29,6 +38,7 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(members.app, name="members")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
+app.add_typer(settings.app, name="settings")
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ from types import TracebackType
 from hangar.client.audit import AuditAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
+from hangar.client.settings import SettingsAPI
 from hangar.client.tenants import TenantsAPI
 from hangar.client.tokens import TokensAPI
 from hangar.client.transport import DEFAULT_TIMEOUT, UNSET, Transport, Unset, payload
@@ -46,6 +47,7 @@ class HangarClient:
         self.workspaces = WorkspacesAPI(self._t)
         self.tokens = TokensAPI(self._t)
         self.audit = AuditAPI(self._t)
+        self.settings = SettingsAPI(self._t)
         self.tenants = TenantsAPI(self._t)
 
     @property

@@ -28,10 +28,11 @@ class NavEntry:
 WORKSPACES = NavEntry("Workspaces", "/workspaces", "workspace.list")
 USERS = NavEntry("Users", "/users", "user.update")
 GROUPS = NavEntry("Groups", "/groups", "group.list")
+LIMITS = NavEntry("Limits", "/limits", "settings.view")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, USERS, GROUPS, TOKENS, AUDIT, ACCOUNT)
+NAV = (WORKSPACES, USERS, GROUPS, LIMITS, TOKENS, AUDIT, ACCOUNT)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,17 @@ from fastapi.staticfiles import StaticFiles
 from hangar.errors import HangarError
 from hangar.web.assets import STATIC_DIR, warn_if_htmx_missing
 from hangar.web.errors import render_console_error
-from hangar.web.pages import account, audit, auth, groups, members, tokens, users, workspaces
+from hangar.web.pages import (
+    account,
+    audit,
+    auth,
+    groups,
+    limits,
+    members,
+    tokens,
+    users,
+    workspaces,
+)
 
 ROUTERS = (
     auth.router,
@@ -17,6 +27,7 @@ ROUTERS = (
     members.router,
     users.router,
     groups.router,
+    limits.router,
     tokens.router,
     audit.router,
     account.router,
