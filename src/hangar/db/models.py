@@ -3,5 +3,6 @@
 from hangar.audit import orm as audit_orm
 from hangar.db.base import Base
 from hangar.tenancy import orm as tenancy_orm
+from hangar.workloads import orm as workloads_orm
 
-__all__ = ["Base", "audit_orm", "tenancy_orm"]
+__all__ = ["Base", "audit_orm", "tenancy_orm", "workloads_orm"]

@@ -1,0 +1,1 @@
+"""Workloads (everything that uses compute), their runs, events and usage intervals."""
