@@ -1,0 +1,1 @@
+"""Training jobs (spec 04): the first workload kind."""
