@@ -9,12 +9,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from hangar.api.deps import Permit, SessionDep
 from hangar.audit.routes import audit_filter
 from hangar.audit.service import AuditFilter, list_records
 from hangar.errors import ValidationFailed
 from hangar.tenancy.access import Actor
+from hangar.tenancy.orm import Workspace
 from hangar.web.chrome import AUDIT, PageChrome
 from hangar.web.templating import render
 
@@ -105,7 +107,15 @@ def audit_page(
         context.update(error=err, records=[], total=0, page=1, pages=1, query="")
         return render(request, "audit/list.html", context, status=err.http_status)
     records, total = list_records(session, f=f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # Workspace names of the tenant (deleted workspaces keep showing their id).
+    names = {
+        ws_id: name
+        for ws_id, name in session.execute(
+            select(Workspace.id, Workspace.name).where(Workspace.tenant_id == actor.tenant_id)
+        )
+    }
     context.update(
+        workspace_names=names,
         error=None,
         records=records,
         total=total,
