@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := src/hangar/web/static/vendor/htmx.min.js
 # Debian packages the test suite drives for real: PostgreSQL and a browser.
-TEST_DEBS := postgresql chromium chromium-driver
+TEST_DEBS := postgresql chromium chromium-driver bubblewrap
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help run test deps test-deps lint typecheck fmt pytest clean migration
