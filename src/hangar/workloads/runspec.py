@@ -1,0 +1,81 @@
+"""Turn a workload's stored spec and a run's node rows into what a backend launches.
+
+The workload spec (built by each workload kind, e.g. :mod:`hangar.jobs`) is a JSON dict:
+``command``, ``env``, ``node_count``, ``procs_per_node``, ``resources`` (per node:
+``cpu_millicores``, ``mem_bytes``, ``gpus``, ``gpu_model``) and ``restart``. Host paths follow
+the filesystem contract under the server's home: ``users/<id>/home``,
+``workloads/<id>/output`` (the same for every run and restart, so checkpoints survive) and
+``workspaces/<id>/share``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hangar.backends.spec import NodePlacement, NodeResources, RunSpec
+from hangar.workloads.orm import Run, RunNode, Workload
+
+
+def attempt_id(run: Run) -> str:
+    """The backend run id of the run's current attempt: a restart is a fresh launch."""
+    return f"{run.id}-a{run.restarts}"
+
+
+@dataclass(frozen=True)
+class HostDirs:
+    home: Path
+    output: Path
+    share: Path
+
+
+def host_dirs(home: Path, workload: Workload) -> HostDirs:
+    dirs = HostDirs(
+        home=home / "users" / (workload.created_by or "unknown") / "home",
+        output=home / "workloads" / workload.id / "output",
+        share=home / "workspaces" / workload.workspace_id / "share",
+    )
+    for path in (dirs.home, dirs.output, dirs.share):
+        path.mkdir(parents=True, exist_ok=True)
+    return dirs
+
+
+def build_run_spec(
+    *,
+    home: Path,
+    workload: Workload,
+    run: Run,
+    api_url: str,
+    run_token: str,
+) -> RunSpec:
+    spec: dict[str, Any] = workload.spec
+    res = spec["resources"]
+    dirs = host_dirs(home, workload)
+    return RunSpec(
+        run_id=attempt_id(run),
+        workload_id=workload.id,
+        user=workload.created_by or "unknown",
+        workspace=workload.workspace_id,
+        command=str(spec["command"]),
+        resources=NodeResources(
+            cpu_millicores=int(res["cpu_millicores"]),
+            memory_bytes=int(res["mem_bytes"]),
+            gpus=int(res.get("gpus", 0)),
+        ),
+        env={**spec.get("env", {}), "HANGAR_JOB_ID": workload.id},
+        node_count=int(spec.get("node_count", 1)),
+        procs_per_node=int(spec.get("procs_per_node", 1)),
+        api_url=api_url,
+        run_token=run_token,
+        home_dir=dirs.home,
+        output_dir=dirs.output,
+        share_dir=dirs.share,
+    )
+
+
+def placements(nodes: list[RunNode]) -> list[NodePlacement]:
+    return [
+        NodePlacement.whole_gpus(n.node_name, n.rank, list(n.resources.get("devices", [])))
+        for n in sorted(nodes, key=lambda n: n.rank)
+    ]
