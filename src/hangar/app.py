@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -22,9 +23,15 @@ from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
 from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
+from hangar.backends.inventory import Inventory
+from hangar.backends.local.discovery import discover_host
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
+from hangar.resources.inventory import sync_inventory
+from hangar.resources.routes import clusters as cluster_routes
+from hangar.resources.routes import queues as queue_routes
+from hangar.resources.routes import quotas as quota_routes
 from hangar.tenancy import auth
 from hangar.tenancy.routes import auth as auth_routes
 from hangar.tenancy.routes import groups, tenants, tokens, users, workspaces
@@ -48,7 +55,20 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
             admin_password=settings.admin_password,
             tenant_name=settings.first_tenant_name,
         )
+    sync_local_inventory(state)
     return state, first
+
+
+def sync_local_inventory(state: AppState) -> None:
+    """Record this host as the local backend sees it: its CPUs, memory, discovered GPUs and
+    the GPUs declared in the settings (labelled DECLARED)."""
+    host = discover_host(
+        node_name=socket.gethostname(),
+        discover_gpus=True,
+        declared=state.settings.declared_gpus,
+    )
+    with transaction(state.sessions) as session:
+        sync_inventory(session, Inventory(hosts=(host,)), backend="local")
 
 
 def first_start_banner(settings: Settings, first: FirstStart) -> str:
@@ -121,7 +141,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     errors.install(app, html=web.render_error)
     for router in (
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
-        workspaces.router, tokens.router, tenants.router, audit_router,
+        workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
+        quota_routes.router, queue_routes.router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hangar.backends.local.config import DeclaredGpu
+
 
 def default_home() -> Path:
     return Path(os.environ.get("HANGAR_HOME", Path.home() / ".hangar")).expanduser()
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
     cap_user_max_gpus: int = Field(default=10000, ge=0)
     cap_user_max_cpus: int = Field(default=10000, ge=0)
     cap_user_pfs_gib: int = Field(default=1_048_576, ge=0)
+
+    # Inventory (spec 02 §1-§2). Declared GPUs are added to this host's discovered ones for
+    # demos and CI, labelled DECLARED everywhere (they are not real hardware).
+    # Environment: HANGAR_DECLARED_GPUS='[{"model": "H800", "memory_gib": 80, "count": 8}]';
+    # config.toml: [[declared_gpus]] tables with model, memory_gib, count.
+    declared_gpus: list[DeclaredGpu] = Field(
+        default_factory=list, description="GPUs declared on this host for demos and CI."
+    )
 
     @field_validator("home", mode="after")
     @classmethod

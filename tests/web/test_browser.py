@@ -14,8 +14,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from hangar.db.engine import make_engine, make_session_factory, transaction
+from hangar.resources.inventory import sync_inventory
 from hangar.web.assets import HTMX_FILE
 from tests import support
+from tests.resources.conftest import HOSTS, spec_body
 from tests.support import ADMIN_PASSWORD, USER_PASSWORD, live_server
 
 pytestmark = pytest.mark.browser
@@ -190,6 +193,71 @@ def test_admin_edits_limits_row_by_row(browser: Browser, tmp_path: Path, db_url:
         page.fill(box, "")
         page.click(f"{form} button[type=submit]")
         expect(page.locator("#flash")).to_contain_text("in effect now: GPUs 8")
+
+        assert errors == [], "the browser reported errors (CSP violations?):\n" + "\n".join(errors)
+        assert statuses == ["422 (Unprocessable Entity)"], statuses
+
+
+def _dedicated_cluster(url: str, db_url: str) -> None:
+    engine = make_engine(db_url)
+    with transaction(make_session_factory(engine)) as session:
+        sync_inventory(session, HOSTS, backend="ci")
+    engine.dispose()
+    with httpx.Client(base_url=url) as client:
+        token = client.post(
+            "/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        me = client.get("/api/v1/auth/me").json()
+        cluster = client.post(
+            "/api/v1/clusters", json={"name": "ded-a", "tenant_id": me["tenant_id"]}
+        ).json()
+        for node in client.get("/api/v1/nodes").json():
+            if node["name"].startswith("gpu-a"):
+                client.put(
+                    f"/api/v1/nodes/{node['id']}/cluster", json={"cluster_id": cluster["id"]}
+                )
+        assert client.post("/api/v1/specs", json=spec_body(cluster["id"], 2)).status_code == 201
+        assert client.post("/api/v1/workspaces", json={"name": "TeamA"}).status_code == 201
+
+
+def test_admin_creates_and_stops_a_quota(browser: Browser, tmp_path: Path, db_url: str) -> None:
+    require_vendored_htmx()
+    settings = support.test_settings(tmp_path / "home", db_url)
+    with live_server(settings) as url:
+        _dedicated_cluster(url, db_url)
+        page = browser.new_page(base_url=url)
+        page.set_default_timeout(5000)
+        errors, statuses = watch_for_errors(page)
+        page.goto("/quotas")
+        page.fill("#login-username", "admin")
+        page.fill("#login-password", ADMIN_PASSWORD)
+        page.click("#login-form button[type=submit]")
+        expect(page).to_have_url(f"{url}/quotas")
+
+        form = "#create-quota-form"
+        page.fill("#quota-name", "browser-q")
+        page.fill("#quota-count", "3")
+        page.check(f"{form} input[name=workload_types][value=training]")
+        page.check(f"{form} input[name=workload_types][value=ide]")
+        page.check(f"{form} input[name=workspace_ids]")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#flash")).to_contain_text("Created quota 'browser-q'.")
+        row = page.locator("tr", has_text="browser-q")
+        expect(row).to_contain_text("0/6")
+        expect(row).to_contain_text("exclusive")
+        expect(row).to_contain_text("TeamA")
+
+        page.fill("#quota-name", "too-big")
+        page.fill("#quota-count", "9")
+        page.check(f"{form} input[name=workload_types][value=training]")
+        page.fill("#quota-weight", "2")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator(f"{form}-errors")).to_contain_text("at most 5")
+
+        page.locator("tr", has_text="browser-q").get_by_role("button", name="Stop").click()
+        expect(page.locator("#flash")).to_contain_text("Stopped quota 'browser-q'")
+        expect(page.locator("tr", has_text="browser-q")).to_contain_text("stopped")
 
         assert errors == [], "the browser reported errors (CSP violations?):\n" + "\n".join(errors)
         assert statuses == ["422 (Unprocessable Entity)"], statuses

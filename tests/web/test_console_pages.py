@@ -15,7 +15,17 @@ from tests.web.console import Console, logged_in
 
 TEMPLATES = Path(web_assets.__file__).parent / "templates"
 ADMIN_NAV = ("/users", "/groups", "/limits", "/audit")
-PAGES = ("/workspaces", "/users", "/groups", "/limits", "/tokens", "/audit", "/account")
+PAGES = (
+    "/workspaces",
+    "/resources",
+    "/quotas",
+    "/users",
+    "/groups",
+    "/limits",
+    "/tokens",
+    "/audit",
+    "/account",
+)
 
 
 def nav_links(page: str) -> list[str]:

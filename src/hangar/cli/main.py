@@ -10,8 +10,11 @@ from hangar import __version__
 from hangar.cli.commands import (
     audit,
     auth,
+    clusters,
     groups,
     members,
+    queues,
+    quotas,
     settings,
     tokens,
     users,
@@ -39,6 +42,12 @@ app.add_typer(members.app, name="members")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(audit.app, name="audit")
 app.add_typer(settings.app, name="settings")
+app.add_typer(clusters.clusters, name="clusters", no_args_is_help=True)
+app.add_typer(clusters.nodes, name="nodes", no_args_is_help=True)
+app.add_typer(clusters.devices, name="devices", no_args_is_help=True)
+app.add_typer(clusters.specs, name="specs", no_args_is_help=True)
+app.add_typer(quotas.app, name="quotas", no_args_is_help=True)
+app.add_typer(queues.app, name="queues", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:

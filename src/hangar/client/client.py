@@ -6,8 +6,10 @@ import ssl
 from types import TracebackType
 
 from hangar.client.audit import AuditAPI
+from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
+from hangar.client.quotas import QueuesAPI, QuotasAPI
 from hangar.client.settings import SettingsAPI
 from hangar.client.tenants import TenantsAPI
 from hangar.client.tokens import TokensAPI
@@ -49,6 +51,11 @@ class HangarClient:
         self.audit = AuditAPI(self._t)
         self.settings = SettingsAPI(self._t)
         self.tenants = TenantsAPI(self._t)
+        self.clusters = ClustersAPI(self._t)
+        self.nodes = NodesAPI(self._t)
+        self.specs = SpecsAPI(self._t)
+        self.quotas = QuotasAPI(self._t)
+        self.queues = QueuesAPI(self._t)
 
     @property
     def server_url(self) -> str:

@@ -3,7 +3,9 @@
 Rows are capabilities, columns the tenant roles. ``⚠ not stated`` cells of the spec are decided
 here and explained in docs/tenancy.md: second-level admins may create workspaces (A2) but not
 sub-accounts or groups; every user may read the tenant's user directory, because workspace
-admins pick members from it (spec 01 W6).
+admins pick members from it (spec 01 W6). Quotas and queues (spec 01 §1.1, §5.2): only the
+main account and IAM admins create them; anyone may hold the resource-level admin or member
+role of one, which ``quota.access`` plus the per-object check in ``hangar.resources`` grants.
 """
 
 from __future__ import annotations
@@ -48,5 +50,17 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("audit.view", "View and export the audit trail", _ADMINS),
     Capability("token.own", "Create, list and revoke one's own API tokens", _ALL),
     Capability("token.manage", "List and revoke other users' API tokens", _ADMINS),
+    Capability("cluster.view", "List clusters and their resource specs", _ALL),
+    Capability(
+        "cluster.manage", "Define resource specs of the tenant's dedicated clusters", _ADMINS
+    ),
+    Capability("inventory.view", "View nodes and accelerator devices (GPU inventory)", _ADMINS),
+    Capability(
+        "quota.access",
+        "See the quotas and queues one administers, belongs to or uses through a workspace; "
+        "manage those one administers",
+        _ALL,
+    ),
+    Capability("quota.manage", "Create resource quotas and queues; manage all of them", _ADMINS),
 )
 CAPABILITY: dict[str, Capability] = {c.key: c for c in CAPABILITIES}

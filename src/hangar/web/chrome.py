@@ -26,13 +26,15 @@ class NavEntry:
 
 # The page routes gate on these same capabilities, so a visible link never leads to a 403.
 WORKSPACES = NavEntry("Workspaces", "/workspaces", "workspace.list")
+RESOURCES = NavEntry("Resources", "/resources", "cluster.view")
+QUOTAS = NavEntry("Quotas", "/quotas", "quota.access")
 USERS = NavEntry("Users", "/users", "user.update")
 GROUPS = NavEntry("Groups", "/groups", "group.list")
 LIMITS = NavEntry("Limits", "/limits", "settings.view")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, USERS, GROUPS, LIMITS, TOKENS, AUDIT, ACCOUNT)
+NAV = (WORKSPACES, RESOURCES, QUOTAS, USERS, GROUPS, LIMITS, TOKENS, AUDIT, ACCOUNT)
 
 
 @dataclass(frozen=True)

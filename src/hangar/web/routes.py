@@ -16,6 +16,8 @@ from hangar.web.pages import (
     groups,
     limits,
     members,
+    quotas,
+    resources,
     tokens,
     users,
     workspaces,
@@ -24,6 +26,8 @@ from hangar.web.pages import (
 ROUTERS = (
     auth.router,
     workspaces.router,
+    resources.router,
+    quotas.router,
     members.router,
     users.router,
     groups.router,

@@ -1,0 +1,1 @@
+"""Clusters, nodes, devices (GPU inventory), resource specs, resource quotas and queues."""

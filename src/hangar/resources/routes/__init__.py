@@ -1,0 +1,1 @@
+"""HTTP routes of the resources domain: thin, one service call each."""
