@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -23,8 +22,8 @@ from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
 from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
-from hangar.backends.inventory import Inventory
-from hangar.backends.local.discovery import discover_host
+from hangar.backends.local.backend import LocalBackend
+from hangar.backends.local.config import LocalBackendConfig
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
@@ -47,7 +46,10 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    state = AppState(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    backend = make_backend(settings)
+    state = AppState(
+        settings=settings, engine=engine, sessions=make_session_factory(engine), backend=backend
+    )
     with transaction(state.sessions) as session:
         first = ensure_first_start(
             session,
@@ -59,16 +61,26 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
     return state, first
 
 
+def make_backend(settings: Settings) -> LocalBackend:
+    """The embedded local backend; its run directories live under ``HANGAR_HOME/backend``."""
+    backend = LocalBackend(
+        LocalBackendConfig(
+            state_dir=settings.home / "backend",
+            sandbox=settings.sandbox,
+            declared_gpus=settings.declared_gpus,
+            hidden_paths=[settings.home],
+        )
+    )
+    if not backend.isolation_enabled:
+        log.warning("workload isolation is OFF: %s", backend.isolation_reason)
+    return backend
+
+
 def sync_local_inventory(state: AppState) -> None:
     """Record this host as the local backend sees it: its CPUs, memory, discovered GPUs and
     the GPUs declared in the settings (labelled DECLARED)."""
-    host = discover_host(
-        node_name=socket.gethostname(),
-        discover_gpus=True,
-        declared=state.settings.declared_gpus,
-    )
     with transaction(state.sessions) as session:
-        sync_inventory(session, Inventory(hosts=(host,)), backend="local")
+        sync_inventory(session, state.backend.inventory(), backend="local")
 
 
 def first_start_banner(settings: Settings, first: FirstStart) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # Inventory (spec 02 §1-§2). Declared GPUs are added to this host's discovered ones for
     # demos and CI, labelled DECLARED everywhere (they are not real hardware).
     # Environment: HANGAR_DECLARED_GPUS='[{"model": "H800", "memory_gib": 80, "count": 8}]';
+    sandbox: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="Workload isolation with bubblewrap: auto (when it works here), required, "
+        "or off.",
+    )
+    scheduler_interval_seconds: float = Field(
+        default=0.5, gt=0, description="How often the scheduler and run reconciler loop."
+    )
     # config.toml: [[declared_gpus]] tables with model, memory_gib, count.
     declared_gpus: list[DeclaredGpu] = Field(
         default_factory=list, description="GPUs declared on this host for demos and CI."

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hangar.backends.base import Backend
 from hangar.config import Settings
 
 
@@ -15,3 +16,4 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    backend: Backend
