@@ -37,6 +37,7 @@ from hangar.tenancy.routes import groups, tenants, tokens, users, workspaces
 from hangar.tenancy.routes import settings as tenant_settings
 from hangar.tenancy.tenants import FirstStart, ensure_first_start
 from hangar.web import routes as web
+from hangar.workloads.loops import make_reconciler, workloads_forever
 
 log = logging.getLogger("hangar")
 
@@ -132,13 +133,18 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pruner = asyncio.create_task(housekeeping_forever(state), name="housekeeping")
+        tasks = [
+            asyncio.create_task(housekeeping_forever(state), name="housekeeping"),
+            asyncio.create_task(workloads_forever(state, make_reconciler(state)), name="workloads"),
+        ]
         try:
             yield
         finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             state.engine.dispose()
 
     app = FastAPI(
