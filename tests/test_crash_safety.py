@@ -7,8 +7,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,91 +20,11 @@ import sqlalchemy as sa
 
 from hangar.audit.orm import AuditRecord
 from hangar.tenancy.orm import Tenant, User, Workspace, WorkspaceRole
-from tests.support import ADMIN_PASSWORD, USER_PASSWORD, free_port, fresh_pg_database
+from tests.server_process import BANNER, Server, gone
+from tests.support import ADMIN_PASSWORD, USER_PASSWORD, fresh_pg_database
 
 pytestmark = pytest.mark.slow
-
-HANGAR = Path(sys.executable).parent / "hangar"
-BANNER = "Hangar first start"
 _dbs = itertools.count()
-
-
-@dataclass
-class Server:
-    home: Path
-    database_url: str | None
-    log_level: str = "warning"
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.home / f"server-{self.starts}.log"
-
-    def start(self) -> None:
-        self.starts += 1
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HANGAR_")}
-        env.update(
-            HANGAR_HOME=str(self.home),
-            HANGAR_ADMIN_PASSWORD=ADMIN_PASSWORD,
-            HANGAR_HOST="127.0.0.1",
-            HANGAR_PORT=str(self.port),
-        )
-        if self.database_url:
-            env["HANGAR_DATABASE_URL"] = self.database_url
-        self.home.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [str(HANGAR), "server", "--log-level", self.log_level],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: nothing of it can outlive a kill
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server did not become healthy:\n{self.output()}"
-            time.sleep(0.05)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-
-    def engine(self) -> sa.Engine:
-        return sa.create_engine(self.database_url or f"sqlite:///{self.home / 'hangar.db'}")
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -222,7 +140,7 @@ def test_sigkill_under_concurrent_writes_loses_nothing_acknowledged(server: Serv
         t.join(timeout=60)
     stop.set()
     assert not any(t.is_alive() for t in threads)
-    assert _gone(first_pid), "the killed server process is still there"
+    assert gone(first_pid), "the killed server process is still there"
     with acked.lock:
         items = list(acked.items)
 
@@ -284,7 +202,7 @@ def test_sigkill_under_concurrent_writes_loses_nothing_acknowledged(server: Serv
     finally:
         engine.dispose()
     server.stop()
-    assert server.proc is not None and _gone(server.proc.pid)
+    assert server.proc is not None and gone(server.proc.pid)
 
 
 def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
@@ -329,7 +247,7 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
         # A completed graceful shutdown is a clean exit (hangar.serve.GracefulServer).
         assert code == 0, f"exit {code}:\n{server.output()}"
         assert "Application shutdown complete" in server.output(), server.output()
-        assert _gone(server.proc.pid)
+        assert gone(server.proc.pid)
         engine = server.engine()
         try:
             with engine.connect() as conn:
