@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,3 +18,8 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     backend: Backend
+    #: Set to run the scheduler cycle now instead of at the next interval (e.g. on submit).
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+    def wake_scheduler(self) -> None:
+        self.wakeup.set()

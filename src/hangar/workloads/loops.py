@@ -66,4 +66,7 @@ async def workloads_forever(state: AppState, reconciler: RunReconciler) -> None:
             await run_in_threadpool(reconciler.step)
         except Exception:
             log.exception("workload loop failed; retrying at the next interval")
-        await asyncio.sleep(state.settings.scheduler_interval_seconds)
+        # Sleep until the interval ends or a submission wakes the scheduler.
+        woke = await asyncio.to_thread(state.wakeup.wait, state.settings.scheduler_interval_seconds)
+        if woke:
+            state.wakeup.clear()

@@ -11,6 +11,7 @@ reaches the same result: launches are idempotent by attempt id, usage intervals 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ log = logging.getLogger("hangar.reconciler")
 WORKING = (State.PREPARING, State.RUNNING, State.RESTARTING, State.STOPPING)
 LEASE = timedelta(seconds=60)
 STOP_GRACE_SECONDS = 10.0
+START_WAIT_SECONDS = 2.0
 RUN_TOKEN_SCOPES = ["training:read", "training:write"]
 
 
@@ -97,6 +99,7 @@ class RunReconciler:
             if work.launch is not None:
                 spec, places = work.launch
                 handle = self.backend.launch(spec, places)
+                self._await_start(handle)
             if handle is not None:
                 if work.state is State.STOPPING:
                     self.backend.stop(handle, grace_seconds=self.stop_grace_seconds)
@@ -105,6 +108,15 @@ class RunReconciler:
                     self.backend.stop(handle, grace_seconds=0)  # gang: one broken node ends all
         finally:
             self._apply(work, handle, observed)
+
+    def _await_start(self, handle: RunHandle) -> None:
+        """Give a fresh launch a moment to leave PENDING, so RUNNING is recorded in this
+        pass rather than the next one (submit-to-RUNNING latency)."""
+        deadline = time.monotonic() + START_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if self.backend.poll(handle).phase is not Phase.PENDING:
+                return
+            time.sleep(0.01)
 
     # --- phase 1: lease and read ------------------------------------------------------------
     def _lease(self, workload_id: str) -> Work | None:
