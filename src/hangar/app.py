@@ -100,8 +100,10 @@ def first_start_banner(settings: Settings, first: FirstStart) -> str:
 
 
 def housekeeping(state: AppState) -> None:
-    """One pass: audit records past retention, expired sessions, stale login failures."""
+    """One pass: audit records past retention, expired sessions, stale login failures, and a
+    fresh look at this host's inventory (GPUs that vanished are marked unhealthy)."""
     settings = state.settings
+    sync_local_inventory(state)
     retention = timedelta(days=settings.audit_retention_days)
     with transaction(state.sessions) as session:
         records = do_prune(session, retention=retention)
