@@ -27,6 +27,7 @@ from hangar.backends.local.config import LocalBackendConfig
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
+from hangar.jobs import router as job_routes
 from hangar.resources.inventory import sync_inventory
 from hangar.resources.routes import clusters as cluster_routes
 from hangar.resources.routes import queues as queue_routes
@@ -162,7 +163,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     for router in (
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
-        quota_routes.router, queue_routes.router,
+        quota_routes.router, queue_routes.router, job_routes.router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -19,6 +19,8 @@ PAGES = (
     "/workspaces",
     "/resources",
     "/quotas",
+    "/jobs",
+    "/queue",
     "/users",
     "/groups",
     "/limits",

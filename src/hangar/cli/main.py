@@ -12,6 +12,7 @@ from hangar.cli.commands import (
     auth,
     clusters,
     groups,
+    jobs,
     members,
     queues,
     quotas,
@@ -48,6 +49,8 @@ app.add_typer(clusters.devices, name="devices", no_args_is_help=True)
 app.add_typer(clusters.specs, name="specs", no_args_is_help=True)
 app.add_typer(quotas.app, name="quotas", no_args_is_help=True)
 app.add_typer(queues.app, name="queues", no_args_is_help=True)
+app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
+app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:

@@ -9,6 +9,7 @@ from hangar.client.audit import AuditAPI
 from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
+from hangar.client.jobs import JobsAPI, WaitingAPI
 from hangar.client.quotas import QueuesAPI, QuotasAPI
 from hangar.client.settings import SettingsAPI
 from hangar.client.tenants import TenantsAPI
@@ -56,6 +57,8 @@ class HangarClient:
         self.specs = SpecsAPI(self._t)
         self.quotas = QuotasAPI(self._t)
         self.queues = QueuesAPI(self._t)
+        self.jobs = JobsAPI(self._t)
+        self.waiting = WaitingAPI(self._t)  # the admission queue view
 
     @property
     def server_url(self) -> str:

@@ -10,9 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from hangar.errors import ValidationFailed
 from hangar.naming import check_n1
+from hangar.resources.schemas import SpecRead, Usage
+from hangar.tenancy.schemas import Output
 
 JOB_NAME_MAX = 64  # rule N1, ≤ 64 (decision C1 applied to jobs)
 ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def check_job_name(value: str) -> str:
+    """Rule N1 with the job length cap, reported through pydantic with the other fields."""
+    try:
+        return check_n1(value, max_length=JOB_NAME_MAX)
+    except ValidationFailed as err:
+        raise ValueError(err.fields["name"]) from None
 
 
 class Input(BaseModel):
@@ -65,10 +75,7 @@ class TrainingJobCreate(Input):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        try:
-            return check_n1(value, max_length=JOB_NAME_MAX)
-        except ValidationFailed as err:  # report through pydantic, with the other fields
-            raise ValueError(err.fields["name"]) from None
+        return check_job_name(value)
 
     @field_validator("command")
     @classmethod
@@ -105,8 +112,109 @@ class TrainingJobCreate(Input):
         return 1 + self.worker_count if self.mode == "ddp" else 1
 
 
-class RunRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class JobCopy(Input):
+    """Copy a job (spec 04 §3): same configuration and inputs; these may be changed."""
+
+    name: Annotated[str | None, Field(max_length=200)] = None
+    description: Annotated[str | None, Field(max_length=128)] = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else check_job_name(value)
+
+
+class PriorityUpdate(Input):
+    """Decision B6: higher goes first in its quota's or queue's queue; 0 is the default."""
+
+    priority: Annotated[int, Field(ge=-1000, le=1000)]
+
+
+# --- reads ---------------------------------------------------------------------------------
+class PoolRef(Output):
+    """The quota or queue a workload draws from."""
+
+    kind: Literal["quota", "queue"]
+    id: str
+    name: str
+
+
+class NodeRequest(Output):
+    """Per-node resources as stored in the workload spec."""
+
+    cpu_millicores: int
+    mem_bytes: int
+    gpus: int
+    gpu_model: str | None = None
+    spec_id: str | None = None
+
+
+class JobSummary(Output):
+    """One row of the job list (spec 04 §2 list columns)."""
+
+    id: str
+    name: str
+    description: str
+    workspace_id: str
+    workspace_name: str = ""
+    created_by: str | None
+    created_by_name: str = ""
+    mode: str
+    node_count: int
+    worker_count: int
+    occupied: str  # "master 2C8G×1 + worker 2C8G×2", or "2C8G×1"
+    state: str
+    state_display: str
+    state_reason: str
+    source: str
+    priority: int
+    pool: PoolRef | None = None
+    run_count: int
+    restart_count: int
+    submitted_at: datetime
+    created_at: datetime
+    started_at: datetime | None = None  # of the latest run
+    finished_at: datetime | None = None
+    duration_seconds: float | None = None  # of the latest run, so far if still running
+
+
+class JobPage(Output):
+    items: list[JobSummary]
+    total: int
+    running: int  # spec 04 §2 "Running jobs: n", over every job the filters match
+    limit: int
+    offset: int
+
+
+class RunNodeRead(Output):
+    rank: int
+    node_name: str
+    state: str
+    exit_code: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class UsageIntervalRead(Output):
+    node_name: str
+    gpus: int
+    gpu_model: str
+    cpu_millicores: int
+    mem_bytes: int
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class RunUsage(Output):
+    """Metered time of one run (fault-recovery windows excluded, spec 04 §5.6)."""
+
+    gpu_hours: float = 0.0
+    cpu_core_hours: float = 0.0
+    intervals: list[UsageIntervalRead] = Field(default_factory=list)
+
+
+class RunRead(Output):
+    """A run record (spec 04 §3): every start creates one."""
 
     id: str
     number: int
@@ -117,3 +225,117 @@ class RunRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    duration_seconds: float | None = None
+    nodes: list[RunNodeRead] = Field(default_factory=list)
+    usage: RunUsage = RunUsage()
+
+
+class EventRead(Output):
+    id: int
+    run_id: str | None
+    at: datetime
+    kind: str  # transition | alert | info | scheduling
+    rule: str
+    from_state: str
+    to_state: str
+    message: str
+
+
+class JobRead(JobSummary):
+    """A job's details: configuration, runs (newest first) and events (oldest first)."""
+
+    command: str
+    env: dict[str, str]
+    image: str | None
+    procs_per_node: int
+    resources: NodeRequest
+    spec_display: str
+    request: dict[str, int]
+    restart: RestartPolicy
+    runs: list[RunRead] = Field(default_factory=list)
+    events: list[EventRead] = Field(default_factory=list)
+
+
+class LogChunkRead(Output):
+    """Bytes [offset, next_offset) of one node's log as text. Poll with ``next_offset``
+    until ``complete`` (the node ended and nothing follows)."""
+
+    run_id: str
+    node: int
+    attempt: int
+    offset: int
+    next_offset: int
+    complete: bool
+    data: str
+
+
+class PoolChoice(Output):
+    """A quota or queue a job in this workspace may draw from, with its usage (RQ12)."""
+
+    kind: Literal["quota", "queue"]
+    id: str
+    name: str
+    cluster_id: str
+    cluster_name: str
+    status: str
+    usage: Usage
+    spec_display: str = ""  # instance spec × count, "" for the on-demand default queue
+    instance_count: int | None = None
+
+
+class UserUsage(Output):
+    """What the caller's live workloads hold against their per-user limits (spec 02 §7)."""
+
+    gpus_used: int
+    gpus_limit: int
+    cpu_cores_used: float
+    cpu_cores_limit: int
+
+
+class JobOptions(Output):
+    """What the create form offers in one workspace (RQ17, RQ18)."""
+
+    workspace_id: str
+    workspace_name: str
+    is_default: bool
+    pools: list[PoolChoice]
+    specs: list[SpecRead]
+    notice: str = ""  # RQ18 when no quota can take a job here
+    user: UserUsage
+
+
+# --- the admission queue (issue 3 item 7) ----------------------------------------------------
+class QueuedWorkload(Output):
+    position: int  # 1 = next to be admitted in its pool
+    id: str
+    kind: str
+    name: str
+    workspace_id: str
+    workspace_name: str
+    created_by: str | None
+    created_by_name: str
+    state: str
+    state_display: str
+    priority: int
+    submitted_at: datetime
+    wait_seconds: float
+    reason: str
+    request: str
+
+
+class PoolQueue(Output):
+    """Waiting workloads of one quota or queue, in admission order (priority, then FIFO)."""
+
+    pool: PoolRef
+    cluster_name: str
+    status: str
+    can_prioritise: bool
+    workloads: list[QueuedWorkload]
+
+
+class PriorityRead(Output):
+    id: str
+    name: str
+    state: str
+    priority: int
+    previous: int
