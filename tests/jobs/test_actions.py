@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hangar.workloads.orm import Run, Workload, WorkloadEvent
+from hangar.db.base import utcnow
+from hangar.workloads.orm import Run, UsageInterval, Workload, WorkloadEvent
 from tests.jobs.support import JOBS, Team, drive, runs_of
 from tests.support import assert_error
 
@@ -95,6 +96,16 @@ def test_delete_only_finished_jobs_and_their_rows_go(team: Team) -> None:
     err = assert_error(team.s.admin.delete(f"{JOBS}/{job['id']}"), 409)
     assert "running (RUNNING): stop it first" in err["message"]
     drive(team.h, job["id"], "fail")
+    with team.h.state.sessions() as session, session.begin():
+        run = session.scalars(select(Run).where(Run.workload_id == job["id"])).first()
+        assert run is not None
+        session.add(
+            UsageInterval(
+                key=f"{run.id}:billing", run_id=run.id, workload_id=job["id"],
+                tenant_id="t", workspace_id="w", node_name="gpu-a1", gpus=1,
+                started_at=utcnow(), ended_at=utcnow(),
+            )
+        )  # fmt: skip
     team.s.admin.call("DELETE", f"{JOBS}/{job['id']}", 204)
     assert_error(team.s.admin.get(f"{JOBS}/{job['id']}"), 404)
     with team.h.state.sessions() as session:
@@ -103,6 +114,8 @@ def test_delete_only_finished_jobs_and_their_rows_go(team: Team) -> None:
                 select(func.count()).select_from(table).where(column == job["id"])
             )
             assert count == 0
+        kept = select(func.count()).select_from(UsageInterval)
+        assert session.scalar(kept.where(UsageInterval.workload_id == job["id"])) == 1
     audit = team.s.admin.call("GET", "/api/v1/audit", params={"action": "training."})["items"]
     assert {"training.create", "training.delete"} <= {a["action"] for a in audit}
 

@@ -171,3 +171,16 @@ def test_stop_ends_the_process_group(
     assert workload.state == "STOPPED"
     [interval] = usage(hangar, wid)
     assert interval.ended_at is not None
+
+
+def test_stop_before_the_first_launch_ends_at_once(
+    hangar: Hangar, backend: LocalBackend, reconciler: RunReconciler
+) -> None:
+    wid = admitted(hangar, backend.config.node_name, "sleep 300")
+    with transaction(hangar.state.sessions) as session:
+        workload = session.get(Workload, wid)
+        assert workload is not None
+        do_transition(session, workload, "stop_running", message="stopped before launch")
+    workload = converge(hangar, reconciler, wid, TERMINAL, timeout=10)
+    assert workload.state == "STOPPED"
+    assert backend.adopt(None) == []  # nothing was launched

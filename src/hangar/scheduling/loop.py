@@ -46,8 +46,10 @@ class CycleReport:
 
 def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> CycleReport:
     queued = 0
+    # Rows are locked for the cycle (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
+    # writers), so a stop or restart committed meanwhile cannot be overwritten by an admit.
     for workload in session.scalars(
-        select(Workload).where(Workload.state == State.SUBMITTED.value)
+        select(Workload).where(Workload.state == State.SUBMITTED.value).with_for_update()
     ):
         do_transition(session, workload, "queue", now=now)
         queued += 1
@@ -57,6 +59,7 @@ def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> Cyc
             select(Workload)
             .where(Workload.state == State.QUEUED.value)
             .order_by(Workload.submitted_at, Workload.id)
+            .with_for_update()
         )
     )
     if not pending:

@@ -121,7 +121,8 @@ class UsageInterval(Base):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # No foreign key on purpose: usage is a billing record and outlives a deleted job.
+    run_id: Mapped[str] = mapped_column(String(16), index=True)
     workload_id: Mapped[str] = mapped_column(String(16), index=True)
     tenant_id: Mapped[str] = mapped_column(String(16), index=True)
     workspace_id: Mapped[str] = mapped_column(String(16))

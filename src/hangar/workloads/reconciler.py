@@ -157,6 +157,12 @@ class RunReconciler:
             if observed is not None:
                 _record_nodes(nodes, observed)
                 _advance(session, workload, run, nodes, observed)
+            elif handle is None and State(workload.state) is State.STOPPING:
+                # Stopped before this attempt was launched: nothing runs, nothing to wait for.
+                now = utcnow()
+                do_close_usage(session, run, now=now)
+                do_transition(session, workload, "stopped", run=run, now=now)
+                _revoke_run_tokens(session, run)
             do_release(session, workload, work.token)
 
 
