@@ -73,3 +73,8 @@ def test_quota_or_queue_not_both_and_unknown_fields_rejected() -> None:
 def test_restart_policy_bounds() -> None:
     assert make(restart={"fault_tolerance": True}).restart.max_restarts_per_error == 3
     assert "less than or equal to 100" in error_text(restart={"max_restarts_per_error": 101})
+
+
+def test_restart_modes_not_supported_yet_are_refused_clearly() -> None:
+    assert "'pod'" in error_text(restart={"restart_scope": "pod"})
+    assert "not supported yet" in error_text(restart={"on_exhausted": "hold"})

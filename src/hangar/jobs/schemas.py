@@ -37,6 +37,25 @@ class RestartPolicy(Input):
     restart_scope: Literal["pod", "job"] = "job"
     on_exhausted: Literal["fail", "hold"] = "fail"
 
+    @field_validator("restart_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        if value == "pod":
+            raise ValueError(
+                "'pod' (restart only the failed node, spec 04 §5.5) is not supported yet; "
+                "use 'job' (the whole gang restarts from the last checkpoint)"
+            )
+        return value
+
+    @field_validator("on_exhausted")
+    @classmethod
+    def _exhausted(cls, value: str) -> str:
+        if value == "hold":
+            raise ValueError(
+                "'hold' (keep the job for inspection) is not supported yet; use 'fail'"
+            )
+        return value
+
 
 class NodeResources(Input):
     """Per-node request. Either a spec id, or explicit CPU / memory / GPUs."""
