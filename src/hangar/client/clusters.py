@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import by_name_or_id
 from hangar.client.transport import UNSET, Transport, Unset, payload, segment
 from hangar.resources.schemas import (
     ClusterCreate,
@@ -34,10 +34,7 @@ class ClustersAPI:
         return self._t.get(ClusterRead, f"{API}/clusters/{segment(cluster)}")
 
     def find(self, ref: str) -> ClusterRead:
-        for found in self.list():
-            if ref in (found.name, found.id):
-                return found
-        raise HangarLookupError("cluster", ref, f"cluster '{ref}' not found")
+        return by_name_or_id(self.list(), ref, "cluster")
 
     def create(self, *, name: str, tenant_id: str, description: str = "") -> ClusterRead:
         """A dedicated cluster for a tenant (platform admin)."""

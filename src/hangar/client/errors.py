@@ -6,7 +6,8 @@ The server's error body is ``{"code", "message", "fields"}`` (see ``hangar.api.e
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
 
 
 class HangarClientError(Exception):
@@ -65,3 +66,25 @@ class HangarLookupError(HangarClientError):
         super().__init__(message or f"{kind} '{ref}' not found")
         self.kind = kind
         self.ref = ref
+
+
+class Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def by_name_or_id(items: Iterable[N], ref: str, kind: str, message: str | None = None) -> N:
+    """The item named ``ref``, else the one whose id is ``ref``; names win over ids."""
+    found = list(items)
+    for item in found:
+        if item.name == ref:
+            return item
+    for item in found:
+        if item.id == ref:
+            return item
+    raise HangarLookupError(kind, ref, message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import by_name_or_id
 from hangar.client.transport import UNSET, Transport, Unset, payload, segment
 from hangar.tenancy.schemas import GroupCreate, GroupMembersIn, GroupQuota, GroupRead, GroupUpdate
 
@@ -23,15 +23,8 @@ class GroupsAPI:
 
     def find(self, ref: str) -> GroupRead:
         """The group whose name or id is ``ref``."""
-        found = self.list()
-        for group in found:
-            if group.name == ref:
-                return group
-        for group in found:
-            if group.id == ref:
-                return group
-        raise HangarLookupError(
-            "group", ref, f"group '{ref}' not found: no group name or id matches"
+        return by_name_or_id(
+            self.list(), ref, "group", f"group '{ref}' not found: no group name or id matches"
         )
 
     def quota(self) -> GroupQuota:

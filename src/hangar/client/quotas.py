@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import by_name_or_id
 from hangar.client.transport import UNSET, Transport, Unset, payload, segment
 from hangar.resources.schemas import (
     AdminsIn,
@@ -61,14 +61,7 @@ class QuotasAPI:
         return self._t.get(QuotaRead, f"{QUOTAS}/{segment(quota)}")
 
     def find(self, ref: str) -> QuotaRead:
-        found = self.list()
-        for q in found:
-            if q.name == ref:
-                return q
-        for q in found:
-            if q.id == ref:
-                return q
-        raise HangarLookupError("quota", ref, f"quota '{ref}' not found")
+        return by_name_or_id(self.list(), ref, "quota")
 
     def usage(self, quota: str) -> Usage:
         return self._t.get(Usage, f"{QUOTAS}/{segment(quota)}/usage")
@@ -171,14 +164,7 @@ class QueuesAPI:
         return self._t.get(QueueRead, f"{QUEUES}/{segment(queue)}")
 
     def find(self, ref: str) -> QueueRead:
-        found = self.list()
-        for q in found:
-            if q.name == ref:
-                return q
-        for q in found:
-            if q.id == ref:
-                return q
-        raise HangarLookupError("queue", ref, f"queue '{ref}' not found")
+        return by_name_or_id(self.list(), ref, "queue")
 
     def usage(self, queue: str) -> Usage:
         return self._t.get(Usage, f"{QUEUES}/{segment(queue)}/usage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import by_name_or_id
 from hangar.client.transport import UNSET, Transport, Unset, payload, segment
 from hangar.tenancy.matrix import Role
 from hangar.tenancy.schemas import (
@@ -33,18 +33,10 @@ class WorkspacesAPI:
 
     def find(self, ref: str) -> WorkspaceRead:
         """The workspace whose name or id is ``ref``, among those you may enter."""
-        found = self.list()
-        for ws in found:
-            if ws.name == ref:
-                return ws
-        for ws in found:
-            if ws.id == ref:
-                return ws
-        raise HangarLookupError(
-            "workspace",
-            ref,
+        return by_name_or_id(
+            self.list(), ref, "workspace",
             f"workspace '{ref}' not found: no workspace you can enter has that name or id",
-        )
+        )  # fmt: skip
 
     def create(
         self, *, name: str, description: str = "", tags: Mapping[str, str] | None = None
