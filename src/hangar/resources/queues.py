@@ -8,6 +8,7 @@ default workspace only (Q3, W4).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
@@ -45,18 +46,16 @@ def ensure_default_queue(session: Session, *, tenant_id: str) -> Queue:
     if found is not None:
         return found
     cluster = ensure_default_cluster(session)
-    try:
-        with session.begin_nested():
-            session.add(
-                Queue(
-                    tenant_id=tenant_id, cluster_id=cluster.id, name=DEFAULT_QUEUE,
-                    description="Built-in queue of the default cluster: on demand",
-                    builtin=True, workload_types=[t.value for t in WorkloadType],
-                    status=Status.STARTED.value,
-                )
-            )  # fmt: skip
-    except IntegrityError:
-        pass
+    # A concurrent request that created it first trips the unique name: use its row.
+    with contextlib.suppress(IntegrityError), session.begin_nested():
+        session.add(
+            Queue(
+                tenant_id=tenant_id, cluster_id=cluster.id, name=DEFAULT_QUEUE,
+                description="Built-in queue of the default cluster: on demand",
+                builtin=True, workload_types=[t.value for t in WorkloadType],
+                status=Status.STARTED.value,
+            )
+        )  # fmt: skip
     created = _default_queue(session, tenant_id)
     assert created is not None
     return created
