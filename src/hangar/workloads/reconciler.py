@@ -98,6 +98,7 @@ class RunReconciler:
         try:
             if work.launch is not None:
                 spec, places = work.launch
+                runspec.make_host_dirs(spec)
                 handle = self.backend.launch(spec, places)
                 self._await_start(handle)
             if handle is not None:

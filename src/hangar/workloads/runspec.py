@@ -31,14 +31,18 @@ class HostDirs:
 
 
 def host_dirs(home: Path, workload: Workload) -> HostDirs:
-    dirs = HostDirs(
+    return HostDirs(
         home=home / "users" / (workload.created_by or "unknown") / "home",
         output=home / "workloads" / workload.id / "output",
         share=home / "workspaces" / workload.workspace_id / "share",
     )
-    for path in (dirs.home, dirs.output, dirs.share):
-        path.mkdir(parents=True, exist_ok=True)
-    return dirs
+
+
+def make_host_dirs(spec: RunSpec) -> None:
+    """Create the run's host directories; called before a launch, outside any transaction."""
+    for path in (spec.home_dir, spec.output_dir, spec.share_dir):
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
 
 
 def build_run_spec(
