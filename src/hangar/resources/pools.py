@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from hangar.errors import NotFound, ValidationFailed
 from hangar.resources.clusters import capacity, lock_cluster, unallocated_cards
-from hangar.resources.orm import Cluster, ResourceSpec
+from hangar.resources.orm import Cluster, Queue, Quota, ResourceSpec
 from hangar.resources.specs import to_spec
-from hangar.resources.types import ClusterKind
+from hangar.resources.types import ClusterKind, Status
 from hangar.scheduling import rules
 from hangar.scheduling.specs import Spec
 from hangar.tenancy.access import Actor
@@ -120,3 +120,14 @@ def tenant_users(session: Session, *, tenant_id: str, ids: Sequence[str], field:
             fields={field: "unknown user"},
         )
     return [found[i] for i in wanted]
+
+
+def set_status(pool: Quota | Queue, *, kind: PoolKind, started: bool) -> None:
+    """Start or stop a quota or queue (RQ15, Q10): stop blocks new submissions while running
+    tasks go on; start allows them again. Starting a started pool (or the reverse) is refused."""
+    is_started = pool.status == Status.STARTED.value
+    if started:
+        rules.check_start(kind=kind, name=pool.name, started=is_started)
+    else:
+        rules.check_stop(kind=kind, name=pool.name, started=is_started)
+    pool.status = (Status.STARTED if started else Status.STOPPED).value

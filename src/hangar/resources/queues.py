@@ -22,7 +22,13 @@ from hangar.resources.activity import activity
 from hangar.resources.clusters import access_cluster
 from hangar.resources.inventory import ensure_default_cluster
 from hangar.resources.orm import Cluster, Queue, QueueUser
-from hangar.resources.pools import check_count, check_pool_cluster, instance_spec, tenant_users
+from hangar.resources.pools import (
+    check_count,
+    check_pool_cluster,
+    instance_spec,
+    set_status,
+    tenant_users,
+)
 from hangar.resources.reads import queue_usage
 from hangar.resources.schemas import QueueCreate, QueueEdit, QueueResize, QueueUserIn
 from hangar.resources.types import DEFAULT_QUEUE, QueueRole, Status, WorkloadType
@@ -171,12 +177,7 @@ def do_set_status(session: Session, *, actor: Actor, queue: Queue, started: bool
     """Q10: stop blocks new submissions (running tasks go on); start allows them again."""
     note_target("queue", queue.id, queue.name, action="queue.start" if started else "queue.stop")
     check_manage_queue(session, actor, queue)
-    is_started = queue.status == Status.STARTED.value
-    if started:
-        rules.check_start(kind="queue", name=queue.name, started=is_started)
-    else:
-        rules.check_stop(kind="queue", name=queue.name, started=is_started)
-    queue.status = (Status.STARTED if started else Status.STOPPED).value
+    set_status(queue, kind="queue", started=started)
     return queue
 
 

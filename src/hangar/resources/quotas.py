@@ -21,6 +21,7 @@ from hangar.resources.pools import (
     check_count,
     check_pool_cluster,
     instance_spec,
+    set_status,
     tenant_users,
 )
 from hangar.resources.reads import quota_usage
@@ -161,12 +162,7 @@ def do_set_status(session: Session, *, actor: Actor, quota: Quota, started: bool
     """RQ15: stop blocks new submissions (running tasks go on); start allows them again."""
     note_target("quota", quota.id, quota.name, action="quota.start" if started else "quota.stop")
     check_manage_quota(session, actor, quota)
-    is_started = quota.status == Status.STARTED.value
-    if started:
-        rules.check_start(kind="quota", name=quota.name, started=is_started)
-    else:
-        rules.check_stop(kind="quota", name=quota.name, started=is_started)
-    quota.status = (Status.STARTED if started else Status.STOPPED).value
+    set_status(quota, kind="quota", started=started)
     return quota
 
 
