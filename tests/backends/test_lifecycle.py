@@ -111,7 +111,8 @@ def test_logs_stream_with_offsets_and_are_complete_after(
         return seen == b"line 1\n"
 
     wait_until(first_line, "the first line")
-    assert any_backend.poll(handle).phase is Phase.RUNNING
+    # The workload may print before its supervisor has recorded the start: wait for RUNNING.
+    wait_until(lambda: any_backend.poll(handle).phase is Phase.RUNNING, "RUNNING")
     (spec.output_dir / "go").touch()
     wait_finished(any_backend, handle)
 
