@@ -14,6 +14,9 @@ STAMP := $(VENV)/.installed
 VENDOR := src/hangar/web/static/vendor/htmx.min.js
 # Debian packages the test suite drives for real: PostgreSQL and a browser.
 TEST_DEBS := postgresql chromium chromium-driver bubblewrap
+# What dev environments run: sshd per environment, and code-server's native-module build needs.
+IDE_DEBS := bubblewrap openssh-server openssh-client libkrb5-dev ripgrep pkg-config
+CODE_SERVER := .tools/code-server/.installed-version
 PYTEST_ARGS ?= -n 2
 
 .PHONY: help run test deps test-deps lint typecheck fmt pytest clean migration
@@ -34,7 +37,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(VENDOR): src/hangar/web/package.json src/hangar/web/package-lock.json
 	scripts/web-assets.sh
 
-deps: $(STAMP) $(VENDOR)
+$(CODE_SERVER): scripts/code-server.sh
+	scripts/debian-packages.sh $(IDE_DEBS)
+	scripts/code-server.sh >/dev/null
+
+deps: $(STAMP) $(VENDOR) $(CODE_SERVER)
 
 test-deps: deps
 	scripts/debian-packages.sh $(TEST_DEBS)

@@ -27,7 +27,14 @@ from hangar.backends.local.config import LocalBackendConfig
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
+from hangar.devenvs.gateway import gateway as devenv_gateway
+from hangar.devenvs.loop import DevEnvLoop
+from hangar.devenvs.router import devenvs as devenv_routes
+from hangar.devenvs.tools import code_server_path
+from hangar.images.routes import images as image_routes
+from hangar.images.service import ensure_presets
 from hangar.jobs import router as job_routes
+from hangar.proxy import ProxyPool
 from hangar.resources.inventory import sync_inventory
 from hangar.resources.routes import clusters as cluster_routes
 from hangar.resources.routes import queues as queue_routes
@@ -59,18 +66,22 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
             admin_password=settings.admin_password,
             tenant_name=settings.first_tenant_name,
         )
+        ensure_presets(session)
     sync_local_inventory(state)
     return state, first
 
 
 def make_backend(settings: Settings) -> LocalBackend:
     """The embedded local backend; its run directories live under ``HANGAR_HOME/backend``."""
+    code_server = code_server_path(settings)
     backend = LocalBackend(
         LocalBackendConfig(
             state_dir=settings.home / "backend",
             sandbox=settings.sandbox,
             declared_gpus=settings.declared_gpus,
             hidden_paths=[settings.home],
+            # code-server's install (node_modules) is shown read-only to dev environments.
+            runtime_paths=[code_server.parents[2]] if code_server else [],
         )
     )
     if not backend.isolation_enabled:
@@ -118,6 +129,19 @@ def housekeeping(state: AppState) -> None:
         )  # fmt: skip
 
 
+async def devenvs_forever(state: AppState) -> None:
+    """Idle and scheduled stops, monitoring, cache retention: every ``devenv_loop_seconds``."""
+    loop = DevEnvLoop(
+        state.sessions, state.backend, state.settings, proxy_activity=state.activity.get
+    )
+    while True:
+        try:
+            await run_in_threadpool(loop.step)
+        except Exception:
+            log.exception("dev-environment loop failed; retrying at the next interval")
+        await asyncio.sleep(state.settings.devenv_loop_seconds)
+
+
 async def housekeeping_forever(state: AppState) -> None:
     """Run :func:`housekeeping` at start and then every ``audit_prune_interval_seconds``."""
     while True:
@@ -136,9 +160,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.proxy = ProxyPool()
         tasks = [
             asyncio.create_task(housekeeping_forever(state), name="housekeeping"),
             asyncio.create_task(workloads_forever(state, make_reconciler(state)), name="workloads"),
+            asyncio.create_task(devenvs_forever(state), name="devenvs"),
         ]
         try:
             yield
@@ -148,6 +174,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await state.proxy.aclose()
             state.engine.dispose()
 
     app = FastAPI(
@@ -163,7 +190,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     for router in (
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
-        quota_routes.router, queue_routes.router, job_routes.router,
+        quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
+        image_routes, devenv_gateway,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -77,6 +77,27 @@ class Settings(BaseSettings):
         default_factory=list, description="GPUs declared on this host for demos and CI."
     )
 
+    # Dev environments (spec 03, decisions C2, C7; docs/devenvs.md).
+    devenv_port_min: int = Field(default=42000, ge=1024, le=65535)
+    devenv_port_max: int = Field(default=42999, ge=1024, le=65535)
+    devenv_cache_limit_gib: int = Field(default=50, ge=1, description="Per-environment cache.")
+    devenv_cache_retention_days: float = Field(
+        default=5, gt=0, description="How long a stopped environment's /work/cache is kept."
+    )
+    devenv_loop_seconds: float = Field(
+        default=15.0, gt=0, description="How often idle, scheduled stops and retention are checked."
+    )
+    devenv_idle_warning_minutes: float = Field(
+        default=5, ge=0, description="Warn this long before an idle environment is stopped."
+    )
+    devenv_gpu_busy_percent: int = Field(
+        default=10, ge=0, le=100, description="GPU utilisation that counts as activity."
+    )
+    code_server: Path | None = Field(
+        default=None,
+        description="code-server executable (default: found by scripts/code-server.sh).",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

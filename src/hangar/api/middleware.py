@@ -24,6 +24,16 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+#: Paths the IDE and port proxy forwards (hangar.devenvs.gateway): the IDE's own body limits,
+#: CSP and XSRF checks apply there, and its traffic is not a Hangar action to audit.
+PROXIED_PREFIX = "/dev/"
+PROXIED_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+
+
+def proxied(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(PROXIED_PREFIX)
+
+
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
@@ -41,7 +51,7 @@ class BodyLimit:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or proxied(scope):
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
@@ -99,11 +109,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        wanted = PROXIED_HEADERS if proxied(scope) else SECURITY_HEADERS
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0] != b"server"]
                 present = {h[0] for h in headers}
-                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                headers += [h for h in wanted if h[0] not in present]
                 message["headers"] = headers
             await send(message)
 
@@ -112,7 +124,7 @@ class SecurityHeaders:
 
 def audited(scope: Scope) -> bool:
     """Whether this request gets an audit record: mutating methods, except read-only routes."""
-    if scope["type"] != "http" or scope["method"] not in UNSAFE:
+    if scope["type"] != "http" or scope["method"] not in UNSAFE or proxied(scope):
         return False
     endpoint = getattr(scope.get("route"), "endpoint", None)
     return not getattr(endpoint, audit_context.READ_ONLY_MARK, False)

@@ -11,6 +11,7 @@ from hangar.cli.commands import (
     audit,
     auth,
     clusters,
+    dev,
     groups,
     jobs,
     members,
@@ -51,6 +52,7 @@ app.add_typer(quotas.app, name="quotas", no_args_is_help=True)
 app.add_typer(queues.app, name="queues", no_args_is_help=True)
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
 app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
+app.add_typer(dev.app, name="dev", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from hangar.client.audit import AuditAPI
 from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
+from hangar.client.devenvs import DevEnvsAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
 from hangar.client.jobs import JobsAPI, WaitingAPI
@@ -58,6 +59,7 @@ class HangarClient:
         self.quotas = QuotasAPI(self._t)
         self.queues = QueuesAPI(self._t)
         self.jobs = JobsAPI(self._t)
+        self.devenvs = DevEnvsAPI(self._t)
         self.waiting = WaitingAPI(self._t)  # the admission queue view
 
     @property

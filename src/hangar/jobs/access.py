@@ -46,23 +46,31 @@ def owner_of(job: Workload) -> str:
 
 
 def access_job(
-    session: Session, actor: Actor, job_id: str, point: str, *, write: bool, lock: bool = False
+    session: Session,
+    actor: Actor,
+    job_id: str,
+    point: str,
+    *,
+    write: bool,
+    lock: bool = False,
+    kind: str = KIND,
+    label: str = "job",
 ) -> JobAccess:
     """The job ``job_id`` if ``point`` allows the caller to act on it.
 
     ``lock`` takes a row lock (PostgreSQL) so that a state change here and one by another
     request serialise instead of overwriting each other.
     """
-    stmt = select(Workload).where(Workload.id == job_id, Workload.kind == KIND)
+    stmt = select(Workload).where(Workload.id == job_id, Workload.kind == kind)
     if lock:
         stmt = stmt.with_for_update()
     job = session.scalar(stmt)
     if job is None or job.tenant_id != actor.tenant_id:
-        raise NotFound.of("job", job_id)
+        raise NotFound.of(label, job_id)
     try:
         ws = access_workspace(session, actor, job.workspace_id)
     except NotFound:
-        raise NotFound.of("job", job_id) from None
+        raise NotFound.of(label, job_id) from None
     note_workspace(ws.id)
     roles = workspace_roles(session, actor, ws)
     check_point(actor, point, roles, owner_id=owner_of(job), write=write)
@@ -79,7 +87,7 @@ def can(actor: Actor, point: str, roles: frozenset[Role], job: Workload) -> bool
 
 
 def visible_jobs(
-    session: Session, actor: Actor, *, point: str = "training.list"
+    session: Session, actor: Actor, *, point: str = "training.list", kind: str = KIND
 ) -> ColumnElement[bool]:
     """A WHERE clause: the jobs ``point`` lets the caller see, in every workspace they enter.
 
@@ -105,7 +113,7 @@ def visible_jobs(
         return false()
     return and_(
         Workload.tenant_id == actor.tenant_id,
-        Workload.kind == KIND,
+        Workload.kind == kind,
         or_(
             Workload.workspace_id.in_(every),
             and_(Workload.workspace_id.in_(own), Workload.created_by == actor.id),
@@ -113,12 +121,14 @@ def visible_jobs(
     )
 
 
-def access_workspace_for_create(session: Session, actor: Actor, workspace_id: str) -> Workspace:
+def access_workspace_for_create(
+    session: Session, actor: Actor, workspace_id: str, *, point: str = "training.create"
+) -> Workspace:
     """The workspace a new job goes to, if the caller may create jobs there (row 63)."""
     ws = access_workspace(session, actor, workspace_id)
     note_workspace(ws.id)
     roles = workspace_roles(session, actor, ws)
-    check_point(actor, "training.create", roles, owner_id=None, write=True)
+    check_point(actor, point, roles, owner_id=None, write=True)
     return ws
 
 

@@ -25,6 +25,22 @@ def check_job_name(value: str) -> str:
         raise ValueError(err.fields["name"]) from None
 
 
+def check_env_vars(value: dict[str, str]) -> dict[str, str]:
+    """User environment variables: valid names, none of the platform's own."""
+    bad = [k for k in value if not re.match(ENV_KEY, k)]
+    if bad:
+        raise ValueError(
+            f"variable names must match {ENV_KEY} (letters, digits, '_', not starting "
+            f"with a digit); invalid: {', '.join(sorted(bad)[:5])}"
+        )
+    reserved = [k for k in value if k.startswith(("PET_", "HANGAR_"))]
+    if reserved:
+        raise ValueError(
+            f"PET_* and HANGAR_* are set by the platform; remove {', '.join(reserved[:5])}"
+        )
+    return value
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -106,18 +122,7 @@ class TrainingJobCreate(Input):
     @field_validator("env")
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if not re.match(ENV_KEY, k)]
-        if bad:
-            raise ValueError(
-                f"variable names must match {ENV_KEY} (letters, digits, '_', not starting "
-                f"with a digit); invalid: {', '.join(sorted(bad)[:5])}"
-            )
-        reserved = [k for k in value if k.startswith(("PET_", "HANGAR_"))]
-        if reserved:
-            raise ValueError(
-                f"PET_* and HANGAR_* are set by the platform; remove {', '.join(reserved[:5])}"
-            )
-        return value
+        return check_env_vars(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> TrainingJobCreate:

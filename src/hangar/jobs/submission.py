@@ -254,13 +254,20 @@ def request_of(spec: dict[str, Any]) -> model.Request:
     return model.Request(per_node, int(spec.get("node_count") or 1))
 
 
-def check_admissible(session: Session, *, pool: Pool, ws: Workspace, spec: dict[str, Any]) -> None:
+def check_admissible(
+    session: Session,
+    *,
+    pool: Pool,
+    ws: Workspace,
+    spec: dict[str, Any],
+    workload_type: WorkloadType = TRAINING,
+) -> None:
     """What admission would reject: the workload type, the workspace, the card model, more
     than the pool can ever hold (RQ5, RQ17, Q3, Q5), more than any node (§8.1)."""
     check_started(pool)
     request = request_of(spec)
     rules.check_submission(
-        pool.model, workload_type=TRAINING, workspace_id=ws.id, request=request,
+        pool.model, workload_type=workload_type, workspace_id=ws.id, request=request,
         max_borrowable=_lendable(session, pool),
     )  # fmt: skip
     reason = never_fits(session, pool.cluster, request)

@@ -4,8 +4,10 @@ The workload spec (built by each workload kind, e.g. :mod:`hangar.jobs`) is a JS
 ``command``, ``env``, ``node_count``, ``procs_per_node``, ``resources`` (per node:
 ``cpu_millicores``, ``mem_bytes``, ``gpus``, ``gpu_model``) and ``restart``. Host paths follow
 the filesystem contract under the server's home: ``users/<id>/home``,
-``workloads/<id>/output`` (the same for every run and restart, so checkpoints survive) and
-``workspaces/<id>/share``.
+``workloads/<id>/output`` (the same for every run and restart, so checkpoints survive),
+``workspaces/<id>/share`` and, for kinds that keep one (``spec["cache"]``: dev environments),
+``devenvs/<id>/cache``. ``spec["launch_env"]`` holds variables the platform sets for a kind's
+launcher (e.g. a dev environment's IDE plan); they join the user's ``env``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class HostDirs:
     home: Path
     output: Path
     share: Path
+    cache: Path
 
 
 def host_dirs(home: Path, workload: Workload) -> HostDirs:
@@ -35,14 +38,17 @@ def host_dirs(home: Path, workload: Workload) -> HostDirs:
         home=home / "users" / (workload.created_by or "unknown") / "home",
         output=home / "workloads" / workload.id / "output",
         share=home / "workspaces" / workload.workspace_id / "share",
+        cache=home / "devenvs" / workload.id / "cache",
     )
 
 
 def make_host_dirs(spec: RunSpec) -> None:
     """Create the run's host directories; called before a launch, outside any transaction."""
-    for path in (spec.home_dir, spec.output_dir, spec.share_dir):
+    for path in (spec.home_dir, spec.output_dir, spec.share_dir, spec.cache_dir):
         if path is not None:
             path.mkdir(parents=True, exist_ok=True)
+    if spec.share_dir is not None:  # decision C4: a sub-directory of one's own in the share
+        (spec.share_dir / spec.user).mkdir(exist_ok=True)
 
 
 def build_run_spec(
@@ -67,7 +73,7 @@ def build_run_spec(
             memory_bytes=int(res["mem_bytes"]),
             gpus=int(res.get("gpus", 0)),
         ),
-        env={**spec.get("env", {}), "HANGAR_JOB_ID": workload.id},
+        env={**spec.get("env", {}), **spec.get("launch_env", {}), "HANGAR_JOB_ID": workload.id},
         node_count=int(spec.get("node_count", 1)),
         procs_per_node=int(spec.get("procs_per_node", 1)),
         api_url=api_url,
@@ -75,6 +81,7 @@ def build_run_spec(
         home_dir=dirs.home,
         output_dir=dirs.output,
         share_dir=dirs.share,
+        cache_dir=dirs.cache if spec.get("cache") else None,
     )
 
 

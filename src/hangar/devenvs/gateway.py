@@ -1,0 +1,196 @@
+"""The authenticated door to IDEs and exposed ports: ``/dev/<id>/...`` (ARCHITECTURE.md
+"Proxy and gateway"; spec 04 §6.1).
+
+Every request and every WebSocket handshake is checked: the caller (console session cookie
+or API token) must be allowed to *start* the environment (matrix row 71: its creator, or a
+workspace or tenant admin); anyone else gets the same 404 as for an environment that does
+not exist. Then :mod:`hangar.proxy` forwards it:
+
+* ``/dev/<id>/...`` → the IDE on its loopback port. JupyterLab gets its token as an
+  ``Authorization`` header; code-server gets its session cookie. The IDE's own XSRF and
+  origin checks stay on. Hangar's own cookies are never forwarded.
+* ``/dev/<id>/ports/<port>/...`` → an HTTP server the user runs in the environment
+  (bound to 0.0.0.0) on a port they exposed; the prefix is stripped.
+
+Cookies an IDE sets are confined to the environment's path (per-environment cookie path).
+WebSocket handshakes must come from this server's own origin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from hangar.api.deps import SAFE_METHODS, SESSION_COOKIE, app_state
+from hangar.api.state import AppState
+from hangar.devenvs import code_server, launch
+from hangar.devenvs.orm import DevEnvironment
+from hangar.devenvs.service import KIND
+from hangar.errors import Conflict, HangarError, NotAuthenticated, NotFound, PermissionDenied
+from hangar.jobs.access import access_job
+from hangar.proxy import Upstream
+from hangar.tenancy import auth
+from hangar.tenancy.access import Actor
+from hangar.workloads.lifecycle import State
+from hangar.workloads.orm import Workload
+
+gateway = APIRouter(include_in_schema=False)
+HANGAR_COOKIES = frozenset({SESSION_COOKIE, "hangar_csrf"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    cookies: dict[str, str]
+    headers: dict[str, str]
+
+
+def _actor(session: Session, caller: Caller) -> Actor:
+    header = caller.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return auth.resolve_token(session, value)
+    cookie = caller.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated("log in to Hangar first; IDEs open only for signed-in users")
+    actor, _row = auth.resolve_session(session, cookie)
+    return actor
+
+
+def resolve(state: AppState, caller: Caller, env_id: str, port: int | None) -> Upstream:
+    """The upstream for the caller, or a HangarError (404 for anyone not allowed)."""
+    with state.sessions() as session:
+        actor = _actor(session, caller)
+        gate = access_job(
+            session, actor, env_id, "devenv.start", write=False, kind=KIND,
+            label="dev environment",
+        )  # fmt: skip
+        workload: Workload = gate.job
+        env = session.get(DevEnvironment, env_id)
+        assert env is not None
+        if workload.state != State.RUNNING.value or env.ide_port is None:
+            raise Conflict(
+                f"dev environment '{workload.name}' is not running; start it, then open it",
+                fields={"state": workload.state},
+            )
+        drop = HANGAR_COOKIES
+        never = frozenset({"authorization"})  # a Hangar API token must not reach the IDE
+        if port is not None:
+            if port not in env.exposed_ports:
+                raise NotFound(
+                    f"port {port} of '{workload.name}' is not exposed; expose it first "
+                    f"(`hangar dev port {workload.name} {port}`)",
+                    fields={"port": "not exposed"},
+                )
+            return Upstream(
+                host="127.0.0.1", port=port, public_prefix=launch.ports_prefix(env_id, port),
+                strip_prefix=True, drop_cookies=drop, drop_headers=never,
+            )  # fmt: skip
+        if env.ide == "jupyterlab":
+            return Upstream(
+                host="127.0.0.1", port=env.ide_port, public_prefix=launch.public_prefix(env_id),
+                strip_prefix=False, inject_headers={"Authorization": f"token {env.secret}"},
+                drop_cookies=drop, drop_headers=never,
+            )  # fmt: skip
+        return Upstream(
+            host="127.0.0.1", port=env.ide_port, public_prefix=launch.public_prefix(env_id),
+            strip_prefix=True, drop_cookies=drop, drop_headers=never,
+            inject_cookies=code_server.auth_cookies(env.secret),
+        )  # fmt: skip
+
+
+def _same_origin(headers: Mapping[str, str]) -> bool:
+    """Browsers send Origin with WebSocket handshakes and unsafe requests; it must be ours.
+
+    This is the proxy's cross-site request defence: JupyterLab skips its XSRF check for
+    token-authenticated requests, and the proxy authenticates every request with the token.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True  # not a browser: API clients authenticate with a token
+    return urlsplit(origin).netloc == headers.get("host", "")
+
+
+class UpstreamCache:
+    """Decisions of the last ``TTL`` seconds per (credential, environment, port): the proxy is
+    the hot path, and a permission or state change takes effect within ``TTL``."""
+
+    TTL = 2.0
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str, int | None], tuple[float, Upstream]] = {}
+
+    def get(self, state: AppState, caller: Caller, env_id: str, port: int | None) -> Upstream:
+        credential = caller.headers.get("authorization") or caller.cookies.get(SESSION_COOKIE, "")
+        key = (f"{id(state)}:{credential}", env_id, port)
+        now = time.monotonic()
+        hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < self.TTL:
+            return hit[1]
+        upstream = resolve(state, caller, env_id, port)
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (now, upstream)
+        return upstream
+
+
+CACHE = UpstreamCache()
+
+
+async def _http(request: Request, env_id: str, port: int | None) -> Response:
+    state = app_state(request)
+    if request.method not in SAFE_METHODS and not _same_origin(request.headers):
+        raise PermissionDenied(
+            "cross-site request refused: IDEs accept changes only from this server's own pages"
+        )
+    caller = Caller(dict(request.cookies), dict(request.headers))
+    upstream = await run_in_threadpool(CACHE.get, state, caller, env_id, port)
+    return await state.proxy.forward_http(
+        request, upstream, on_activity=lambda: state.touch(env_id)
+    )
+
+
+async def _ws(websocket: WebSocket, env_id: str, port: int | None) -> None:
+    state: AppState = websocket.app.state.hangar
+    caller = Caller(dict(websocket.cookies), dict(websocket.headers))
+    if not _same_origin(websocket.headers):
+        await websocket.close(code=1008, reason="cross-origin WebSocket refused")
+        return
+    try:
+        upstream = await run_in_threadpool(CACHE.get, state, caller, env_id, port)
+    except HangarError as err:
+        await websocket.close(code=1008, reason=str(err)[:120])
+        return
+    state.touch(env_id)
+    await state.proxy.forward_websocket(
+        websocket, upstream, on_activity=lambda: state.touch(env_id)
+    )
+
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+@gateway.api_route("/dev/{env_id}/ports/{port}/{path:path}", methods=METHODS)
+async def port_http(request: Request, env_id: str, port: int, path: str) -> Response:
+    return await _http(request, env_id, port)
+
+
+@gateway.websocket("/dev/{env_id}/ports/{port}/{path:path}")
+async def port_ws(websocket: WebSocket, env_id: str, port: int, path: str) -> None:
+    await _ws(websocket, env_id, port)
+
+
+@gateway.api_route("/dev/{env_id}/{path:path}", methods=METHODS)
+async def ide_http(request: Request, env_id: str, path: str) -> Response:
+    return await _http(request, env_id, None)
+
+
+@gateway.websocket("/dev/{env_id}/{path:path}")
+async def ide_ws(websocket: WebSocket, env_id: str, path: str) -> None:
+    await _ws(websocket, env_id, None)

@@ -1,0 +1,1 @@
+"""Runtimes ("images") on the local backend: preset and custom Python environments."""

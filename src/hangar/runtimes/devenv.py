@@ -1,0 +1,53 @@
+"""The first process of a dev environment: starts the IDE (and sshd), ends with the IDE.
+
+Runs inside the environment's sandbox as ``python -m hangar.runtimes.devenv``. Its plan
+comes from ``HANGAR_DEVENV`` (JSON, written by the server at start): ``ide`` and optional
+``sshd`` argument lists. Why a process and not a shell line: when the IDE exits, sshd must
+go too (a node is finished only when none of its processes is left), and SIGTERM from a
+stop must reach both at once so that the IDE can save state within the grace period.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+POLL_SECONDS = 0.2
+
+
+def main() -> int:
+    plan = json.loads(os.environ["HANGAR_DEVENV"])
+    children: list[subprocess.Popen[bytes]] = []
+    if plan.get("sshd"):
+        children.append(subprocess.Popen(plan["sshd"]))  # noqa: S603 - argv from the server
+    ide = subprocess.Popen(plan["ide"])  # noqa: S603 - argv from the server
+    children.append(ide)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while ide.poll() is None:
+        time.sleep(POLL_SECONDS)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    print(f"hangar: the IDE exited with status {ide.returncode}", file=sys.stderr)
+    return int(ide.returncode or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
