@@ -109,6 +109,13 @@ def do_create(
     note_target("devenv", "", data.name)
     ws = access_workspace_for_create(session, actor, data.workspace_id, point="devenv.create")
     keys = _parse_keys(data.ssh_keys)
+    if keys:
+        raise Conflict(
+            "SSH access is not available on this server yet: the keys are valid, but the "
+            "per-environment sshd is not wired into the sandbox; leave ssh_keys empty and use "
+            "the terminal in JupyterLab or VS Code",
+            fields={"ssh_keys": "SSH not available yet"},
+        )
     if data.ide == "code-server" and code_server_path(settings) is None:
         raise Conflict(
             "code-server is not installed on this server: an operator runs "
