@@ -29,6 +29,7 @@ WORKSPACES = NavEntry("Workspaces", "/workspaces", "workspace.list")
 RESOURCES = NavEntry("Resources", "/resources", "cluster.view")
 QUOTAS = NavEntry("Quotas", "/quotas", "quota.access")
 # Jobs live in workspaces: everyone may open the page; the matrix filters what it shows.
+DEVENVS = NavEntry("Dev environments", "/devenvs", "workspace.list")
 JOBS = NavEntry("Jobs", "/jobs", "workspace.list")
 QUEUE = NavEntry("Queue", "/queue", "quota.access")
 USERS = NavEntry("Users", "/users", "user.update")
@@ -37,7 +38,8 @@ LIMITS = NavEntry("Limits", "/limits", "settings.view")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, RESOURCES, QUOTAS, JOBS, QUEUE, USERS, GROUPS, LIMITS, TOKENS, AUDIT, ACCOUNT)
+NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, QUEUE, USERS, GROUPS, LIMITS, TOKENS, AUDIT,
+       ACCOUNT)  # fmt: skip
 
 
 @dataclass(frozen=True)

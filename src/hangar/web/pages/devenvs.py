@@ -1,0 +1,558 @@
+"""Dev environments in the console (spec 03 §1): the list with its IDE tabs, the create form,
+the detail page (open link, SSH, idle settings, exposed ports, cache retention, events,
+monitoring) and start / stop / delete / keep alive / schedule / ports.
+
+Same gates, services and route names as ``/api/v1/devenvs``. Actions answer the fragment
+that sent them: a list row (``HX-Target: env-<id>``) or the detail section. Rows and the
+detail section reload themselves while an environment starts or stops; the monitoring card
+reloads every 15 s. Charts are inline SVG drawn here: the CSP allows no chart scripts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, app_state
+from hangar.config import Settings
+from hangar.db.base import utcnow
+from hangar.devenvs import reads, service, training
+from hangar.devenvs.cleanup import remove
+from hangar.devenvs.monitor import series
+from hangar.devenvs.orm import DevEnvironment
+from hangar.devenvs.schemas import (
+    IDE_LABELS,
+    IDLE_MINUTES_MAX,
+    DevEnvRead,
+    DevEnvSummary,
+    MonitorSeries,
+    PortExpose,
+)
+from hangar.devenvs.states import FAILED, NOT_STARTED, RUNNING, STARTING, STOPPING
+from hangar.devenvs.tools import code_server_path
+from hangar.errors import Conflict, NotFound, PermissionDenied
+from hangar.images.orm import Image
+from hangar.images.service import ensure_presets, visible
+from hangar.jobs.access import JobAccess, access_job, access_workspace_for_create, visible_jobs
+from hangar.jobs.options import caps_of, form_options
+from hangar.tenancy.access import Actor, access_workspace, check_point, workspace_roles
+from hangar.tenancy.matrix import Role
+from hangar.tenancy.orm import Workspace
+from hangar.web.chrome import Chrome, PageChrome
+from hangar.web.forms import parse
+from hangar.web.pages.devenv_form import SSH_NOTE, DevEnvForm, ScheduleForm, job_form_of, time_box
+from hangar.web.templating import render
+from hangar.workloads.orm import Workload
+
+router = APIRouter(prefix="/devenvs", include_in_schema=False)
+Box = Annotated[str, Form()]
+KIND = service.KIND
+LABEL = "dev environment"
+ACTIONS = {"start": "devenv.start", "stop": "devenv.stop", "delete": "devenv.delete",
+           "train": "devenv.start_training"}  # fmt: skip
+ROW_TARGET = "env-"  # list rows are <tr id="env-<id>">
+MONITOR_MINUTES = 60
+
+
+# --- gates and helpers --------------------------------------------------------------------
+
+
+def _gate(session: Session, actor: Actor, env_id: str, point: str, *, write: bool) -> JobAccess:
+    return access_job(
+        session, actor, env_id, point, write=write, lock=write, kind=KIND, label=LABEL
+    )
+
+
+def _current(chrome: Chrome) -> Workspace | None:
+    """The header's workspace, else the first one the user may enter."""
+    return chrome.current_workspace or next(iter(chrome.workspaces), None)
+
+
+def _workspace(session: Session, actor: Actor, chrome: Chrome, ref: str) -> Workspace:
+    """The workspace asked for (entering it is checked), else the header's current one."""
+    ws = access_workspace(session, actor, ref) if ref else _current(chrome)
+    if ws is None:
+        raise Conflict(
+            "you are not a member of any workspace yet: ask a workspace admin to add you"
+        )
+    return ws
+
+
+def _allowed(actor: Actor, roles: frozenset[Role], owner: str | None) -> frozenset[str]:
+    """The actions the matrix allows on an environment created by ``owner`` (to show them)."""
+    found = set()
+    for action, point in ACTIONS.items():
+        try:
+            check_point(actor, point, roles, owner_id=owner or "", write=True)
+        except PermissionDenied:
+            continue
+        found.add(action)
+    return frozenset(found)
+
+
+def _poll(env: DevEnvSummary) -> str:
+    """How often a row or the detail section reloads: fast while it changes on its own."""
+    if env.deleting or env.status in (STARTING, STOPPING):
+        return "3s"
+    return "15s" if env.status == RUNNING else ""
+
+
+def _row_context(env: DevEnvSummary, allowed: frozenset[str]) -> dict[str, Any]:
+    return {"e": env, "allowed": allowed, "poll": _poll(env) == "3s"}
+
+
+# --- the list -----------------------------------------------------------------------------
+
+
+@router.get("")
+def list_page(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    chrome: PageChrome,
+    workspace_id: Annotated[str, Query(max_length=64)] = "",
+    ide: Annotated[str, Query(max_length=16)] = "",
+    name: Annotated[str, Query(max_length=200)] = "",
+    mine: Annotated[str, Query(max_length=8)] = "",
+) -> Response:
+    if not workspace_id and _current(chrome) is None:
+        return render(request, "devenvs/list.html", {"chrome": chrome, "ws": None})
+    ws = _workspace(session, actor, chrome, workspace_id)
+    where = [visible_jobs(session, actor, point="devenv.list", kind=KIND),
+             Workload.workspace_id == ws.id]  # fmt: skip
+    ide = ide if ide in IDE_LABELS else ""
+    if ide:
+        of_ide = select(DevEnvironment.workload_id).where(DevEnvironment.ide == ide)
+        where.append(Workload.id.in_(of_ide))
+    if name:
+        where.append(Workload.name.contains(name, autoescape=True))
+    if mine:
+        where.append(Workload.created_by == actor.id)
+    page = reads.list_page(session, where, limit=200, offset=0)
+    roles = workspace_roles(session, actor, ws)
+    rows = [_row_context(e, _allowed(actor, roles, e.created_by)) for e in page.items]
+    context = {
+        "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "page": page,
+        "rows": rows, "ides": IDE_LABELS, "filters": {"ide": ide, "name": name, "mine": mine},
+        "running": sum(e.status == RUNNING for e in page.items),
+    }  # fmt: skip
+    return render(request, "devenvs/list.html", context)
+
+
+def _row(request: Request, session: Session, gate: JobAccess, flash: str | None) -> Response:
+    [env] = reads.summaries(session, [gate.job])
+    context = _row_context(env, _allowed(gate.actor, gate.roles, gate.job.created_by))
+    if flash is not None:
+        context["flash"] = flash
+    return render(request, "devenvs/_row.html", context)
+
+
+@router.get("/{env_id}/row")
+def row(request: Request, session: SessionDep, actor: CurrentActor, env_id: str) -> Response:
+    """One list row (it reloads itself while starting or stopping); empty once deleted."""
+    try:
+        gate = _gate(session, actor, env_id, "devenv.view", write=False)
+    except NotFound:
+        return Response(headers={"Cache-Control": "no-store"})
+    return _row(request, session, gate, None)
+
+
+# --- the create form ----------------------------------------------------------------------
+
+
+def _images(session: Session, actor: Actor) -> list[Image]:
+    """What ``/api/v1/images`` lists: preset images first, then the tenant's, newest first."""
+    ensure_presets(session)
+    return list(
+        session.scalars(
+            select(Image)
+            .where(visible(actor))
+            .order_by(Image.kind.desc(), Image.name, Image.version.desc())
+        )
+    )
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    chrome: Chrome,
+    ws: Workspace,
+    form: DevEnvForm,
+    settings: Settings,
+) -> Response:
+    images = _images(session, actor)
+    if not form.image:
+        first = next((i for i in images if i.status == "ready"), None)
+        form = dataclasses.replace(form, image=first.id if first else "")
+    context = {
+        "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "form": form,
+        "options": form_options(session, actor=actor, ws=ws, caps=caps_of(settings)),
+        "images": images, "ides": IDE_LABELS, "ssh_note": SSH_NOTE,
+        "code_server": code_server_path(settings) is not None,
+        "policy": service.policy_of(session, ws.id), "idle_max": IDLE_MINUTES_MAX,
+    }  # fmt: skip
+    return render(request, "devenvs/new.html", context)
+
+
+@router.get("/new")
+def new_page(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    chrome: PageChrome,
+    settings: SettingsDep,
+    workspace_id: Annotated[str, Query(max_length=64)] = "",
+    ide: Annotated[str, Query(max_length=16)] = "",
+) -> Response:
+    ws = _workspace(session, actor, chrome, workspace_id)
+    access_workspace_for_create(session, actor, ws.id, point="devenv.create")
+    form = DevEnvForm(workspace_id=ws.id, ide=ide if ide in IDE_LABELS else "jupyterlab")
+    return _form_page(request, session, actor, chrome, ws, form, settings)
+
+
+@router.post("", name="devenv.create")
+def create(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    workspace_id: Box = "", name: Box = "", description: Box = "", ide: Box = "jupyterlab",
+    image: Box = "", pool_id: Box = "", resource_kind: Box = "custom", spec_id: Box = "",
+    cpu_cores: Box = "", mem_gib: Box = "", gpus: Box = "0", gpu_model: Box = "",
+    env: Box = "", ssh_keys: Box = "", idle_minutes: Box = "", stop_at: Box = "",
+    start: Box = "",
+) -> Response:  # fmt: skip
+    form = DevEnvForm(
+        workspace_id=workspace_id, name=name, description=description, ide=ide, image=image,
+        pool_id=pool_id, resource_kind=resource_kind, spec_id=spec_id, cpu_cores=cpu_cores,
+        mem_gib=mem_gib, gpus=gpus, gpu_model=gpu_model, env=env, ssh_keys=ssh_keys,
+        idle_minutes=idle_minutes, stop_at=stop_at, start=start,
+    )  # fmt: skip
+    ws = access_workspace_for_create(session, actor, workspace_id, point="devenv.create")
+    data = form.to_input(default_workspace=ws.is_default)
+    made = service.do_create(session, actor=actor, data=data, settings=settings, source="console")
+    if data.start:
+        gate = _gate(session, actor, made.id, "devenv.start", write=True)
+        service.do_start(session, access=gate, settings=settings)
+        background.add_task(app_state(request).wake_scheduler)
+    return Response(headers={"HX-Redirect": f"/devenvs/{made.id}"})
+
+
+# --- the detail page ----------------------------------------------------------------------
+
+
+def _detail_context(session: Session, settings: Settings, gate: JobAccess) -> dict[str, Any]:
+    env = reads.detail(session, gate.job, settings)
+    return {
+        "env": env, "poll": _poll(env), "running": env.status == RUNNING,
+        "allowed": _allowed(gate.actor, gate.roles, gate.job.created_by),
+        "may_start": env.status in (NOT_STARTED, FAILED) and not env.deleting,
+        "may_stop": env.status in (STARTING, RUNNING) and not env.deleting,
+        "retention_days": f"{settings.devenv_cache_retention_days:g}",
+    }  # fmt: skip
+
+
+def _settings_context(env: DevEnvRead) -> dict[str, Any]:
+    form = ScheduleForm(
+        idle_minutes=str(env.idle.idle_minutes or ""), stop_at=time_box(env.idle.stop_at)
+    )
+    return {"env": env, "schedule": form, "idle_max": IDLE_MINUTES_MAX}
+
+
+@router.get("/{env_id}")
+def detail_page(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    chrome: PageChrome,
+    settings: SettingsDep,
+    env_id: str,
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.view", write=False)
+    context = _detail_context(session, settings, gate)
+    chrome = dataclasses.replace(chrome, current_workspace=gate.workspace)
+    return render(
+        request,
+        "devenvs/detail.html",
+        {"chrome": chrome, **context, **_settings_context(context["env"]),
+         **_monitor_context(session, gate.job)},
+    )  # fmt: skip
+
+
+@router.get("/{env_id}/section")
+def env_section(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep, env_id: str
+) -> Response:
+    """The environment's facts, actions and events (reloaded while it starts or stops)."""
+    try:
+        gate = _gate(session, actor, env_id, "devenv.view", write=False)
+    except NotFound:  # deleted meanwhile (a pending deletion finished)
+        return Response(headers={"HX-Redirect": "/devenvs"})
+    return render(request, "devenvs/_env.html", _detail_context(session, settings, gate))
+
+
+@router.get("/{env_id}/monitor-section")
+def monitor_section(
+    request: Request, session: SessionDep, actor: CurrentActor, env_id: str
+) -> Response:
+    """The monitoring card: the last hour's samples (spec 03 §1.8), reloaded every 15 s."""
+    gate = _gate(session, actor, env_id, "devenv.view", write=False)
+    return render(request, "devenvs/_monitor.html", _monitor_context(session, gate.job))
+
+
+@router.get("/{env_id}/train")
+def train_page(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    chrome: PageChrome,
+    settings: SettingsDep,
+    env_id: str,
+) -> Response:
+    """The training-job form pre-filled from the environment ("Start training", spec 03 §1.6:
+    the API's ``training-draft``); it submits like any new job."""
+    gate = _gate(session, actor, env_id, "devenv.start_training", write=False)
+    ws = access_workspace_for_create(session, actor, gate.workspace.id)
+    form = job_form_of(training.draft(gate.job))
+    context = {
+        "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "form": form,
+        "options": form_options(session, actor=actor, ws=ws, caps=caps_of(settings)),
+        "copy_of": None,
+    }  # fmt: skip
+    return render(request, "jobs/new.html", context)
+
+
+# --- actions ------------------------------------------------------------------------------
+
+
+def _answer(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    gate: JobAccess,
+    flash: str,
+    *,
+    with_settings: bool = False,
+) -> Response:
+    """The fragment the action came from: its list row, or the detail section."""
+    if request.headers.get("hx-target", "").startswith(ROW_TARGET):
+        return _row(request, session, gate, flash)
+    context = _detail_context(session, settings, gate)
+    if with_settings:  # the settings forms are reset to what is now stored
+        context["settings_oob"] = _settings_context(context["env"])
+    return render(request, "devenvs/_env.html", {**context, "flash": flash})
+
+
+@router.post("/{env_id}/start", name="devenv.start")
+def start(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    env_id: str,
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.start", write=True)
+    env = service.do_start(session, access=gate, settings=settings)
+    background.add_task(app_state(request).wake_scheduler)
+    flash = f"Dev environment '{env.name}' is starting: waiting for resources."
+    return _answer(request, session, settings, gate, flash)
+
+
+@router.post("/{env_id}/stop", name="devenv.stop")
+def stop(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep, env_id: str
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.stop", write=True)
+    env = service.do_stop(session, workload=gate.job, who=actor.user.username)
+    flash = (
+        f"Dev environment '{env.name}' is stopping. /work/home stays; /work/cache is kept "
+        f"for {settings.devenv_cache_retention_days:g} days."
+    )
+    return _answer(request, session, settings, gate, flash)
+
+
+@router.delete("/{env_id}", name="devenv.delete")
+def delete(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    env_id: str,
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.delete", write=True)
+    name, ws_id = gate.job.name, gate.workspace.id
+    removal = service.do_delete(session, access=gate, home=settings.home)
+    if removal is None:
+        flash = f"Dev environment '{name}' is stopping; it is deleted once stopped."
+        return _answer(request, session, settings, gate, flash)
+    background.add_task(remove, app_state(request).backend, removal)
+    if request.headers.get("hx-target", "").startswith(ROW_TARGET):
+        # An empty row (it disappears) and the message.
+        return render(request, "devenvs/_deleted.html", {"flash": f"Deleted '{name}'."})
+    return Response(headers={"HX-Redirect": f"/devenvs?workspace_id={ws_id}"})
+
+
+@router.post("/{env_id}/keep-alive", name="devenv.keep_alive")
+def keep_alive(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep, env_id: str
+) -> Response:
+    """Counts as activity now: a pending idle stop is cancelled."""
+    gate = _gate(session, actor, env_id, "devenv.stop", write=True)
+    env = service.do_keep_alive(session, access=gate)
+    flash = f"Dev environment '{env.name}' was kept alive: the idle clock starts again now."
+    return _answer(request, session, settings, gate, flash)
+
+
+@router.post("/{env_id}/schedule", name="devenv.schedule")
+def schedule(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    env_id: str,
+    idle_minutes: Box = "",
+    stop_at: Box = "",
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.stop", write=True)
+    data = ScheduleForm(idle_minutes=idle_minutes, stop_at=stop_at).to_input()
+    env = service.do_schedule(session, access=gate, data=data)
+    flash = f"Saved the idle and stop settings of '{env.name}'."
+    return _answer(request, session, settings, gate, flash, with_settings=True)
+
+
+@router.post("/{env_id}/ports", name="devenv.expose_port")
+def expose_port(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    env_id: str,
+    port: Box = "",
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.start", write=True)
+    data = parse(PortExpose, port=port.strip())
+    service.do_expose_port(session, access=gate, port=data.port)
+    flash = f"Port {data.port} is exposed at /dev/{gate.job.id}/ports/{data.port}/."
+    return _answer(request, session, settings, gate, flash, with_settings=True)
+
+
+@router.delete("/{env_id}/ports/{port}", name="devenv.unexpose_port")
+def unexpose_port(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    env_id: str,
+    port: int,
+) -> Response:
+    gate = _gate(session, actor, env_id, "devenv.start", write=True)
+    service.do_unexpose_port(session, access=gate, port=port)
+    return _answer(request, session, settings, gate, f"Port {port} is no longer exposed.")
+
+
+# --- monitoring charts --------------------------------------------------------------------
+
+WIDTH, HEIGHT = 240, 48
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    """One metric of the last hour: a sparkline (SVG polylines) and its numbers as text."""
+
+    title: str
+    latest: str
+    peak: str
+    lines: list[str]  # "x,y x,y ..." per unbroken stretch of samples
+
+
+def _monitor_context(session: Session, workload: Workload) -> dict[str, Any]:
+    data = series(session, workload.id, minutes=MONITOR_MINUTES)
+    res = workload.spec.get("resources") or {}
+    return {
+        "env_id": workload.id, "samples": len(data.at), "minutes": MONITOR_MINUTES,
+        "charts": charts(data, cores=int(res.get("cpu_millicores") or 0) / 1000,
+                         mem_limit=int(res.get("mem_bytes") or 0), now=utcnow()),
+    }  # fmt: skip
+
+
+def charts(data: MonitorSeries, *, cores: float, mem_limit: int, now: datetime) -> list[Chart]:
+    """CPU %, memory used, GPU utilisation and GPU memory of the last hour."""
+    cpu = [float(v) for v in data.cpu_percent]
+    mem = [float(v) for v in data.mem_bytes]
+    gpu = [None if v is None else float(v) for v in data.gpu_util_percent]
+    vram = [None if v is None else float(v) for v in data.gpu_mem_bytes]
+    cores_text = f" ({data.cpu_cores[-1]:g} of {cores:g} cores)" if data.cpu_cores else ""
+    mem_text = f" ({data.mem_percent[-1]:g}% of {_bytes(mem_limit)})" if data.mem_percent else ""
+    at = data.at
+    return [
+        _chart("CPU utilisation", at, cpu, top=100.0, fmt=_percent, note=cores_text, now=now),
+        _chart("Memory used", at, mem, top=float(mem_limit), fmt=_bytes, note=mem_text, now=now),
+        _chart("GPU utilisation", at, gpu, top=100.0, fmt=_percent, note="", now=now),
+        _chart("GPU memory used", at, vram, top=0.0, fmt=_bytes, note="", now=now),
+    ]
+
+
+def _chart(
+    title: str,
+    at: Sequence[datetime],
+    values: Sequence[float | None],
+    *,
+    top: float,
+    fmt: Callable[[float], str],
+    note: str,
+    now: datetime,
+) -> Chart:
+    known = [v for v in values if v is not None]
+    if not known:
+        return Chart(title=title, latest="—", peak="—", lines=[])
+    scale = max(top, *known) or 1.0
+    start = now - timedelta(minutes=MONITOR_MINUTES)
+    window = MONITOR_MINUTES * 60.0
+    lines: list[list[str]] = [[]]
+    for when, value in zip(at, values, strict=True):
+        if value is None:
+            if lines[-1]:
+                lines.append([])
+            continue
+        x = min(max((when - start).total_seconds() / window, 0.0), 1.0) * WIDTH
+        y = HEIGHT - 1 - (value / scale) * (HEIGHT - 2)
+        lines[-1].append(f"{x:.1f},{y:.1f}")
+    stretches = [
+        " ".join(pts if len(pts) > 1 else [_nudge(pts[0], -1), _nudge(pts[0], 1)])
+        for pts in lines
+        if pts
+    ]
+    latest = values[-1]
+    return Chart(
+        title=title,
+        latest="—" if latest is None else fmt(latest) + note,
+        peak=fmt(max(known)),
+        lines=stretches,
+    )
+
+
+def _nudge(point: str, dx: float) -> str:
+    """A lone sample drawn as a short dash, so it shows."""
+    x, y = point.split(",")
+    return f"{float(x) + dx:.1f},{y}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _bytes(value: float) -> str:
+    if value >= 2**30:
+        return f"{value / 2**30:.1f} GiB"
+    return f"{value / 2**20:.0f} MiB"
