@@ -36,9 +36,9 @@ class DevEnvCreate(Input):
     resources: NodeResources
     quota_id: Annotated[str | None, Field(max_length=16)] = None
     queue_id: Annotated[str | None, Field(max_length=16)] = None
-    env: Annotated[
-        dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=100)
-    ] = Field(default_factory=dict)
+    env: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=100)] = (
+        Field(default_factory=dict)
+    )
     ssh_keys: Annotated[
         str, Field(max_length=20_000, description="OpenSSH public keys, ';'-separated, ≤ 10.")
     ] = ""
