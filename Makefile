@@ -15,7 +15,7 @@ VENDOR := src/hangar/web/static/vendor/htmx.min.js
 # Debian packages the test suite drives for real: PostgreSQL and a browser.
 TEST_DEBS := postgresql chromium chromium-driver bubblewrap
 # What dev environments run: sshd per environment, and code-server's native-module build needs.
-IDE_DEBS := bubblewrap openssh-server openssh-client libkrb5-dev ripgrep pkg-config
+IDE_DEBS := bubblewrap openssh-server openssh-client libkrb5-dev ripgrep pkg-config build-essential python3
 CODE_SERVER := .tools/code-server/.installed-version
 PYTEST_ARGS ?= -n 2
 

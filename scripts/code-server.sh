@@ -27,8 +27,10 @@ mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 launcher="$prefix/node_modules/.bin/code-server"
 stamp="$prefix/.installed-version"  # written last, after a successful install
+# The native modules are built for one Node ABI: a different node means a reinstall (or an error).
+want="$CODE_SERVER_VERSION node-abi-$(node -p 'process.versions.modules' 2>/dev/null || echo none)"
 
-installed() { [[ -x "$launcher" && -f "$stamp" && "$(cat "$stamp")" == "$CODE_SERVER_VERSION" ]]; }
+installed() { [[ -x "$launcher" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; }
 
 if installed; then
   echo "$launcher"
@@ -110,5 +112,5 @@ npm install --prefix "$prefix" --omit=dev --foreground-scripts >&2 \
   || die "lib/vscode has no ripgrep binary; check RIPGREP_NPM_VERSION/RIPGREP_RELEASE"
 # --config /dev/null: otherwise code-server writes ~/.config/code-server/config.yaml.
 "$launcher" --config /dev/null --version >&2
-echo "$CODE_SERVER_VERSION" >"$stamp"
+echo "$want" >"$stamp"
 echo "$launcher"
