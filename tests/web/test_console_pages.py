@@ -19,6 +19,7 @@ PAGES = (
     "/workspaces",
     "/resources",
     "/quotas",
+    "/devenvs",
     "/jobs",
     "/queue",
     "/users",

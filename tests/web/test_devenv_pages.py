@@ -157,7 +157,7 @@ def test_start_stop_and_delete_from_the_list_and_the_page(h: Hangar, admin: Cons
 def test_a_running_environment_detail_settings_ports_and_monitoring(
     h: Hangar, admin: Console
 ) -> None:
-    env = create_env(h)
+    env = create_env(h, idle_minutes=30)
     admin.htmx("POST", f"/devenvs/{env['id']}/start")
     drive(h, env["id"], "queue", "admit", "launched")  # what the scheduler and reconciler do
     now = utcnow()

@@ -519,7 +519,7 @@ def _chart(
     scale = max(top, *known) or 1.0
     start = now - timedelta(minutes=MONITOR_MINUTES)
     window = MONITOR_MINUTES * 60.0
-    lines: list[list[str]] = [[]]
+    lines: list[list[tuple[float, float]]] = [[]]
     for when, value in zip(at, values, strict=True):
         if value is None:
             if lines[-1]:
@@ -527,12 +527,8 @@ def _chart(
             continue
         x = min(max((when - start).total_seconds() / window, 0.0), 1.0) * WIDTH
         y = HEIGHT - 1 - (value / scale) * (HEIGHT - 2)
-        lines[-1].append(f"{x:.1f},{y:.1f}")
-    stretches = [
-        " ".join(pts if len(pts) > 1 else [_nudge(pts[0], -1), _nudge(pts[0], 1)])
-        for pts in lines
-        if pts
-    ]
+        lines[-1].append((x, y))
+    stretches = [" ".join(f"{x:.1f},{y:.1f}" for x, y in _visible(pts)) for pts in lines if pts]
     latest = values[-1]
     return Chart(
         title=title,
@@ -542,10 +538,12 @@ def _chart(
     )
 
 
-def _nudge(point: str, dx: float) -> str:
-    """A lone sample drawn as a short dash, so it shows."""
-    x, y = point.split(",")
-    return f"{float(x) + dx:.1f},{y}"
+def _visible(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A lone sample is drawn as a short dash, so that it shows."""
+    if len(points) > 1:
+        return points
+    x, y = points[0]
+    return [(max(x - 3, 0.0), y), (max(x - 3, 0.0) + 3, y)]
 
 
 def _percent(value: float) -> str:
