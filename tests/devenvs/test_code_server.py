@@ -75,10 +75,13 @@ def server(executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )
     env = code_server.clean_environment(os.environ)
     env.update(code_server.environment(password=PASSWORD, home=str(home)))
+    prefix = Path(executable).parents[2]  # <prefix>/node_modules/.bin/code-server
     if bwrap_works():
         argv = [
             "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--bind", str(home), str(home), "--die-with-parent", "--",
+            "--tmpfs", "/tmp", "--bind", str(home), str(home), "--die-with-parent",
+            # after the private /tmp: a checkout under /tmp keeps its install visible
+            "--ro-bind", str(prefix), str(prefix), "--",
             *argv,
         ]  # fmt: skip
     with log.open("wb") as out:
