@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hangar.config import Settings
 from hangar.db.base import utcnow
-from hangar.devenvs import launch
+from hangar.devenvs import launch, ssh_keys
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.schemas import (
     IDE_LABELS,
@@ -147,10 +147,6 @@ def detail(session: Session, workload: Workload, settings: Settings) -> DevEnvRe
 
 
 def _masked(keys: list[str]) -> list[str]:
-    if not keys:
-        return []
-    from hangar.devenvs import ssh_keys  # only environments with SSH need it
-
     return [ssh_keys.masked(k) for k in keys]
 
 

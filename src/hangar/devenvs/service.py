@@ -22,7 +22,7 @@ from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
 from hangar.config import Settings
 from hangar.db.base import utcnow
-from hangar.devenvs import launch
+from hangar.devenvs import launch, ssh_keys, sshd
 from hangar.devenvs.orm import DevEnvironment, IdlePolicy
 from hangar.devenvs.schemas import MAX_EXPOSED_PORTS, DevEnvCreate, ScheduleUpdate
 from hangar.devenvs.states import status
@@ -30,13 +30,13 @@ from hangar.devenvs.tools import code_server_path
 from hangar.errors import Conflict, ValidationFailed
 from hangar.images import service as images
 from hangar.jobs.access import JobAccess, access_workspace_for_create
-from hangar.jobs.logs import attempt_handles
 from hangar.jobs.schemas import RestartPolicy
+from hangar.jobs.service import run_handles
 from hangar.jobs.submission import check_admissible, check_pool, check_resources, pool_of
 from hangar.resources.types import WorkloadType
 from hangar.tenancy.access import Actor
 from hangar.workloads.lifecycle import BY_NAME, TERMINAL, State, transition
-from hangar.workloads.orm import Run, RunNode, Workload
+from hangar.workloads.orm import Workload
 from hangar.workloads.service import current_run, do_note, do_transition
 
 KIND = "ide"
@@ -282,14 +282,7 @@ def do_delete(session: Session, *, access: JobAccess, home: Path) -> Removal | N
 
 
 def finish_delete(session: Session, workload: Workload, *, home: Path) -> Removal:
-    handles: list[RunHandle] = []
-    runs = session.scalars(select(Run).where(Run.workload_id == workload.id))
-    for run in runs:
-        node = session.scalar(
-            select(RunNode).where(RunNode.run_id == run.id).order_by(RunNode.rank).limit(1)
-        )
-        if node is not None and node.handle.get("run_id"):
-            handles.extend(attempt_handles(run, RunHandle.from_dict(node.handle)))
+    handles = run_handles(session, workload)
     session.delete(workload)  # the environment row, runs and events go with it (CASCADE)
     session.flush()
     return Removal(handles=handles, directory=env_dir(home, workload.id))
@@ -298,14 +291,10 @@ def finish_delete(session: Session, workload: Workload, *, home: Path) -> Remova
 def _parse_keys(text: str) -> list[str]:
     if not text.strip():
         return []
-    from hangar.devenvs import ssh_keys  # only environments with SSH need it
-
     return ssh_keys.parse_keys(text)
 
 
 def _sshd_argv(settings: Settings, workload_id: str, env: DevEnvironment) -> list[str]:
-    from hangar.devenvs import sshd  # only environments with SSH need it
-
     assert env.ssh_port is not None
     files = sshd.prepare(env_dir(settings.home, workload_id) / "ssh", keys=env.ssh_keys)
     return sshd.command(files, port=env.ssh_port)

@@ -41,9 +41,9 @@ def visible(actor: Actor) -> ColumnElement[bool]:
 
 def resolve(session: Session, actor: Actor, ref: str | None) -> Image:
     """An image by id or name (newest version); the preset one when ``ref`` is empty."""
+    preset = ensure_presets(session)
     if not ref:
-        return ensure_presets(session)
-    ensure_presets(session)
+        return preset
     found = session.scalar(
         select(Image)
         .where(visible(actor), or_(Image.id == ref, Image.name == ref))

@@ -141,6 +141,19 @@ def do_copy(
     return do_create_job(session, actor=access.actor, data=made, source=source)
 
 
+def run_handles(session: Session, workload: Workload) -> list[RunHandle]:
+    """The backend handles of every attempt of every run of ``workload`` (to forget them)."""
+    handles: list[RunHandle] = []
+    runs = session.scalars(select(Run).where(Run.workload_id == workload.id).order_by(Run.number))
+    for run in runs:
+        node = session.scalar(
+            select(RunNode).where(RunNode.run_id == run.id).order_by(RunNode.rank).limit(1)
+        )
+        if node is not None and node.handle.get("run_id"):
+            handles.extend(attempt_handles(run, RunHandle.from_dict(node.handle)))
+    return handles
+
+
 def do_delete(session: Session, *, access: JobAccess) -> list[RunHandle]:
     """Delete a finished job and its runs, events and usage rows.
 
@@ -156,14 +169,7 @@ def do_delete(session: Session, *, access: JobAccess) -> list[RunHandle]:
             "delete it",
             fields={"state": state.value},
         )
-    handles: list[RunHandle] = []
-    runs = session.scalars(select(Run).where(Run.workload_id == job.id).order_by(Run.number))
-    for run in runs:
-        node = session.scalar(
-            select(RunNode).where(RunNode.run_id == run.id).order_by(RunNode.rank).limit(1)
-        )
-        if node is not None and node.handle.get("run_id"):
-            handles.extend(attempt_handles(run, RunHandle.from_dict(node.handle)))
+    handles = run_handles(session, job)
     session.delete(job)  # runs, nodes, events and usage rows go with it (ON DELETE CASCADE)
     session.flush()
     return handles

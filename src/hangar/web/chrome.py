@@ -52,6 +52,11 @@ class Chrome:
     workspaces: tuple[Workspace, ...]
     current_workspace: Workspace | None
 
+    @property
+    def workspace_or_first(self) -> Workspace | None:
+        """The header's workspace, else the first one the user may enter."""
+        return self.current_workspace or next(iter(self.workspaces), None)
+
 
 def page_chrome(request: Request, session: SessionDep, actor: CurrentActor) -> Chrome:
     tenant = session.get(Tenant, actor.tenant_id)

@@ -70,14 +70,9 @@ def _gate(session: Session, actor: Actor, env_id: str, point: str, *, write: boo
     )
 
 
-def _current(chrome: Chrome) -> Workspace | None:
-    """The header's workspace, else the first one the user may enter."""
-    return chrome.current_workspace or next(iter(chrome.workspaces), None)
-
-
 def _workspace(session: Session, actor: Actor, chrome: Chrome, ref: str) -> Workspace:
     """The workspace asked for (entering it is checked), else the header's current one."""
-    ws = access_workspace(session, actor, ref) if ref else _current(chrome)
+    ws = access_workspace(session, actor, ref) if ref else chrome.workspace_or_first
     if ws is None:
         raise Conflict(
             "you are not a member of any workspace yet: ask a workspace admin to add you"
@@ -122,7 +117,7 @@ def list_page(
     name: Annotated[str, Query(max_length=200)] = "",
     mine: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
-    if not workspace_id and _current(chrome) is None:
+    if not workspace_id and chrome.workspace_or_first is None:
         return render(request, "devenvs/list.html", {"chrome": chrome, "ws": None})
     ws = _workspace(session, actor, chrome, workspace_id)
     where = [visible_jobs(session, actor, point="devenv.list", kind=KIND),
