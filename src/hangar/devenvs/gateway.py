@@ -126,17 +126,26 @@ class UpstreamCache:
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str, int | None], tuple[float, Upstream]] = {}
 
-    def get(self, state: AppState, caller: Caller, env_id: str, port: int | None) -> Upstream:
+    @staticmethod
+    def _key(
+        state: AppState, caller: Caller, env_id: str, port: int | None
+    ) -> tuple[str, str, int | None]:
         credential = caller.headers.get("authorization") or caller.cookies.get(SESSION_COOKIE, "")
-        key = (f"{id(state)}:{credential}", env_id, port)
-        now = time.monotonic()
+        return (f"{id(state)}:{credential}", env_id, port)
+
+    def forget(self, state: AppState, caller: Caller, env_id: str, port: int | None) -> None:
+        self._seen.pop(self._key(state, caller, env_id, port), None)
+
+    async def get(self, state: AppState, caller: Caller, env_id: str, port: int | None) -> Upstream:
+        """A fresh decision from memory; otherwise the database, off the event loop."""
+        key = self._key(state, caller, env_id, port)
         hit = self._seen.get(key)
-        if hit is not None and now - hit[0] < self.TTL:
+        if hit is not None and time.monotonic() - hit[0] < self.TTL:
             return hit[1]
-        upstream = resolve(state, caller, env_id, port)
+        upstream = await run_in_threadpool(resolve, state, caller, env_id, port)
         if len(self._seen) > 10_000:
             self._seen.clear()
-        self._seen[key] = (now, upstream)
+        self._seen[key] = (time.monotonic(), upstream)
         return upstream
 
 
@@ -150,10 +159,17 @@ async def _http(request: Request, env_id: str, port: int | None) -> Response:
             "cross-site request refused: IDEs accept changes only from this server's own pages"
         )
     caller = Caller(dict(request.cookies), dict(request.headers))
-    upstream = await run_in_threadpool(CACHE.get, state, caller, env_id, port)
-    return await state.proxy.forward_http(
+    upstream = await CACHE.get(state, caller, env_id, port)
+    response = await state.proxy.forward_http(
         request, upstream, on_activity=lambda: state.touch(env_id)
     )
+    if response.status_code == 502 and request.method in SAFE_METHODS:
+        # The port is closed: a cached decision may predate a stop. Decide again, so a
+        # stopped environment answers why (409) instead of a bare 502.
+        CACHE.forget(state, caller, env_id, port)
+        upstream = await CACHE.get(state, caller, env_id, port)
+        response = await state.proxy.forward_http(request, upstream)
+    return response
 
 
 async def _ws(websocket: WebSocket, env_id: str, port: int | None) -> None:
@@ -163,7 +179,7 @@ async def _ws(websocket: WebSocket, env_id: str, port: int | None) -> None:
         await websocket.close(code=1008, reason="cross-origin WebSocket refused")
         return
     try:
-        upstream = await run_in_threadpool(CACHE.get, state, caller, env_id, port)
+        upstream = await CACHE.get(state, caller, env_id, port)
     except HangarError as err:
         await websocket.close(code=1008, reason=str(err)[:120])
         return

@@ -32,7 +32,7 @@ from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.service import KIND, do_stop, effective_idle, env_dir, finish_delete, policy_of
 from hangar.errors import HangarError
 from hangar.workloads.lifecycle import TERMINAL, State
-from hangar.workloads.orm import Run, RunNode, Workload
+from hangar.workloads.orm import RunNode, Workload
 from hangar.workloads.service import current_run, do_note
 
 log = logging.getLogger("hangar.devenvs")
@@ -158,12 +158,13 @@ class DevEnvLoop:
         return observed.nodes[0].pid if observed.nodes else None
 
     def _sample(self, snap: Snapshot, pid: int | None, now: datetime) -> None:
-        with transaction(self.sessions) as session:
+        with self.sessions() as session:
             previous = monitor.last_sample(session, snap.workload_id)
-            values = monitor.measure(
-                pid, snap.devices, cores=snap.cores, mem_limit=snap.mem_bytes,
-                previous=previous, now=now,
-            )  # fmt: skip
+        values = monitor.measure(
+            pid, snap.devices, cores=snap.cores, mem_limit=snap.mem_bytes,
+            previous=previous, now=now,
+        )  # fmt: skip
+        with transaction(self.sessions) as session:
             monitor.do_store(session, snap.workload_id, values, now)
 
     def _idle(self, snap: Snapshot, pid: int | None, now: datetime) -> None:
@@ -312,6 +313,3 @@ def dir_size(path: Path) -> int:
         except OSError:
             continue
     return total
-
-
-__all__ = ["DevEnvLoop", "Run", "dir_size"]
