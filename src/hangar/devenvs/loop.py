@@ -252,14 +252,16 @@ class DevEnvLoop:
 
     # --- stopped environments ----------------------------------------------------------
     def _retention(self, snap: Snapshot, now: datetime) -> None:
-        if snap.purged:
-            return
+        # A start clears stopped_at but not the purge mark: a new stop opens a new period.
         if snap.stopped_at is None:
             if snap.run_finished_at is not None:  # stopped since the last pass
                 with transaction(self.sessions) as session:
                     env = session.get(DevEnvironment, snap.workload_id)
                     if env is not None and env.stopped_at is None:
                         env.stopped_at = snap.run_finished_at
+                        env.cache_purged_at = None
+            return
+        if snap.purged:
             return
         retention = timedelta(days=self.settings.devenv_cache_retention_days)
         purge_at = snap.stopped_at + retention
