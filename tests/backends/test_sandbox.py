@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from hangar.backends import BackendError, LaunchRejected, Mount, MountKind, Phase, RunSpec
+from hangar.backends.local import sandbox
 from hangar.backends.local.backend import LocalBackend
 from tests.backends.support import launch, make_backend, make_spec, read_log, wait_finished
 
@@ -165,3 +167,99 @@ def test_hidden_paths_are_masked_inside_visible_ones(tmp_path: Path) -> None:
     handle = launch(backend, make_spec(tmp_path, script))
     wait_finished(backend, handle)
     assert read_log(backend, handle) == "tool-ran\nkey-hidden\n"
+
+
+# --- what a run may ask the sandbox to add (a dev environment's sshd) ---------------------
+
+
+def pairs(argv: list[str], flag: str) -> list[str]:
+    return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
+
+
+def test_bwrap_argv_adds_capabilities_dirs_and_overlays_in_order(tmp_path: Path) -> None:
+    passwd = tmp_path / "passwd"
+    argv = sandbox.bwrap_argv(
+        sandbox.SandboxHost(bwrap="bwrap", runtime_paths=(), hidden_paths=(), as_root=True),
+        binds=[], command=["true"], cwd="/work/home",
+        cap_add=["CAP_SETUID", "CAP_SYS_CHROOT"], dirs=["/run/sshd", "/var/empty"],
+        overlays=[(passwd, "/etc/passwd"), (tmp_path, "/run/hangar-sshd")],
+    )  # fmt: skip
+    drop = argv.index("--cap-drop")
+    assert argv[drop : drop + 6] == [
+        "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SYS_CHROOT"
+    ]  # fmt: skip
+    assert pairs(argv, "--dir") == ["/run/sshd", "/var/empty"]
+    at = argv.index(str(passwd))
+    assert argv[at - 1 : at + 2] == ["--ro-bind", str(passwd), "/etc/passwd"]
+    assert argv[at + 2 : at + 5] == ["--ro-bind", str(tmp_path), "/run/hangar-sshd"]
+    if Path("/etc/shadow").is_file():  # the overlays come after the masks: they win
+        assert argv.index("/etc/shadow") < at
+    assert at < argv.index("--remount-ro") and argv.index("--dir") < argv.index("--remount-ro")
+    # Not root: bubblewrap runs as the user, there is nothing to keep.
+    user = sandbox.bwrap_argv(
+        sandbox.SandboxHost(bwrap="bwrap", runtime_paths=(), hidden_paths=(), as_root=False),
+        binds=[], command=["true"], cwd="/work/home", cap_add=["CAP_SETUID"],
+    )  # fmt: skip
+    assert "--cap-add" not in user and "--cap-drop" not in user
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "needle"),
+    [
+        ({"capabilities": ("CAP_SYS_ADMIN",)}, "capabilities", "not one a run may keep"),
+        ({"capabilities": ("CAP_SETUID", "CAP_SETUID")}, "capabilities", "twice"),
+        ({"empty_dirs": ("/usr/local/x",)}, "empty_dirs", "under /run or /var"),
+        ({"empty_dirs": ("/run/../etc/x",)}, "empty_dirs", "normalised"),
+        ({"empty_dirs": ("/run",)}, "empty_dirs", "under /run or /var"),
+        ({"empty_dirs": ("run/x",)}, "empty_dirs", "under"),
+        ({"overlays": {"/usr/bin/python": Path("/tmp/x")}}, "overlays", "under /etc or /run"),
+        ({"overlays": {"/etc/passwd": Path("relative")}}, "overlays", "absolute"),
+        ({"overlays": {"/work/home/x": Path("/tmp/x")}}, "overlays", "under /etc or /run"),
+    ],
+)
+def test_what_a_run_may_ask_the_sandbox_for_is_validated(
+    tmp_path: Path, changes: dict[str, Any], field: str, needle: str
+) -> None:
+    with pytest.raises(LaunchRejected) as caught:
+        make_spec(tmp_path, "true", **changes)
+    assert field in caught.value.fields and needle in caught.value.fields[field]
+
+
+def test_an_unsandboxed_backend_refuses_what_only_the_sandbox_provides(
+    plain: LocalBackend, tmp_path: Path
+) -> None:
+    spec = make_spec(tmp_path, "true", capabilities=("CAP_SETUID",))
+    assert spec.needs_sandbox and not make_spec(tmp_path, "true").needs_sandbox
+    with pytest.raises(LaunchRejected, match="this server runs workloads unsandboxed") as caught:
+        launch(plain, spec)
+    assert caught.value.fields == {"sandbox": "not available on this host"}
+    with pytest.raises(LaunchRejected, match="unsandboxed"):
+        launch(plain, make_spec(tmp_path, "true", empty_dirs=("/run/sshd",)))
+
+
+def test_the_sandbox_adds_capabilities_dirs_and_overlays_for_real(
+    sandboxed: LocalBackend, tmp_path: Path
+) -> None:
+    passwd = tmp_path / "passwd"
+    passwd.write_text("laid over /etc\n")
+    script = (
+        "cat /etc/passwd; [ -d /run/probe ] && echo dir-made; "
+        "(echo x > /etc/passwd) 2>/dev/null && echo overlay-WRITABLE || echo overlay-ro; "
+        "grep CapEff /proc/self/status"
+    )
+    spec = make_spec(
+        tmp_path, script, capabilities=("CAP_CHOWN",), empty_dirs=("/run/probe",),
+        overlays={"/etc/passwd": passwd},
+    )  # fmt: skip
+    handle = launch(sandboxed, spec)
+    assert wait_finished(sandboxed, handle).phase is Phase.SUCCEEDED, read_log(sandboxed, handle)
+    lines = read_log(sandboxed, handle).splitlines()
+    assert lines[:3] == ["laid over /etc", "dir-made", "overlay-ro"]
+    effective = int(lines[3].split()[1], 16)
+    assert effective == (1 if os.geteuid() == 0 else 0)  # CAP_CHOWN is bit 0; nothing else
+    missing = make_spec(tmp_path, "true", overlays={"/etc/passwd": tmp_path / "nope"})
+    with pytest.raises(LaunchRejected, match="missing on this host"):
+        launch(sandboxed, missing)
+    added = make_spec(tmp_path, "true", overlays={"/etc/hangar-new": passwd})
+    with pytest.raises(LaunchRejected, match="replaces, never adds"):
+        launch(sandboxed, added)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import inspect
 import json
 import os
 import pwd
@@ -21,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from hangar.backends import NodeResources, RunSpec
 from hangar.backends.local import sandbox
 from hangar.backends.local.contract import ContractBind
 from hangar.devenvs import ssh_keys, sshd
@@ -213,7 +213,7 @@ def test_line_breaks_inside_a_key_and_duplicates_are_refused(keys: dict[str, Pat
 def test_prepare_keeps_the_host_key_and_rewrites_the_rest(
     tmp_path: Path, keys: dict[str, Path]
 ) -> None:
-    directory = tmp_path / "cache" / sshd.SUBDIR
+    directory = tmp_path / "env" / sshd.SUBDIR
     files = sshd.prepare(directory, keys=[pub(keys, "ed25519")])
     host_key = (directory / sshd.HOST_KEY).read_bytes()
     assert (directory / sshd.HOST_KEY).stat().st_mode & 0o777 == 0o600
@@ -237,6 +237,25 @@ def test_prepare_keeps_the_host_key_and_rewrites_the_rest(
     assert entry[0] == login.pw_name and entry[5] == "/work/home"
     with pytest.raises(ValidationFailed, match="PRIVATE"):
         sshd.prepare(directory, keys=[keys["ed25519"].read_text()])
+
+
+@needs_keygen
+def test_sandbox_needs_pass_the_run_spec_rules(tmp_path: Path, keys: dict[str, Path]) -> None:
+    """What the service stores in the workload spec becomes a valid RunSpec request."""
+    files = sshd.prepare(tmp_path / sshd.SUBDIR, keys=[pub(keys, "ed25519")])
+    asked = sshd.sandbox_needs(files).as_spec()
+    assert json.loads(json.dumps(asked)) == asked  # stored as JSON
+    spec = RunSpec(
+        run_id="r1", workload_id="w1", user="u", workspace="ws", command="true",
+        resources=NodeResources(cpu_millicores=100, memory_bytes=2**20),
+        home_dir=tmp_path / "home", output_dir=tmp_path / "out", api_url="http://x",
+        run_token="t", capabilities=tuple(asked["capabilities"]),
+        empty_dirs=tuple(asked["empty_dirs"]),
+        overlays={t: Path(h) for t, h in asked["overlays"].items()},
+    )  # fmt: skip
+    assert spec.capabilities == sshd.SSHD_CAPABILITIES and spec.empty_dirs == sshd.SSHD_DIRS
+    assert spec.overlays[str(sshd.SANDBOX_DIR)] == files.dir
+    assert spec.overlays["/etc/shadow"] == files.host(sshd.SHADOW)
 
 
 def test_session_config_quotes_values_and_leaves_out_launcher_variables() -> None:
@@ -299,26 +318,11 @@ def sandbox_argv(
     command: Sequence[str],
     needs: sshd.SandboxNeeds,
 ) -> list[str]:
-    """``bwrap_argv`` plus what sshd needs: through ``bwrap_argv``'s own parameters once it
-    has them (the proposed change), composed the same way until then."""
-    extra = {"cap_add": needs.cap_add, "dirs": needs.dirs, "overlays": needs.overlays}
-    if set(extra) <= set(inspect.signature(sandbox.bwrap_argv).parameters):
-        return sandbox.bwrap_argv(
-            host,
-            binds=binds,
-            command=command,
-            cwd="/work/home",
-            **extra,  # type: ignore[arg-type]
-        )
-    argv = sandbox.bwrap_argv(host, binds=binds, command=command, cwd="/work/home")
-    if host.as_root:
-        at = argv.index("--cap-drop") + 2
-        argv[at:at] = [a for cap in needs.cap_add for a in ("--cap-add", cap)]
-    at = argv.index("--remount-ro")
-    added = [a for d in needs.dirs for a in ("--dir", d)]
-    added += [a for source, target in needs.overlays for a in ("--ro-bind", str(source), target)]
-    argv[at:at] = added
-    return argv
+    """``bwrap_argv`` with what sshd needs, as the local backend composes it."""
+    return sandbox.bwrap_argv(
+        host, binds=binds, command=command, cwd="/work/home",
+        cap_add=needs.cap_add, dirs=needs.dirs, overlays=needs.overlays,
+    )  # fmt: skip
 
 
 def read_child_pid(fd: int, timeout: float = 10.0) -> int | None:
@@ -355,7 +359,9 @@ def environment(tmp_path: Path, keys: dict[str, Path]) -> Iterator[Environment]:
     probe = sandbox.probe(host)
     if not probe.usable:
         pytest.skip(probe.reason)
-    files = sshd.prepare(cache / sshd.SUBDIR, keys=[pub(keys, "ed25519"), pub(keys, "rsa2048")])
+    files = sshd.prepare(
+        tmp_path / "env" / sshd.SUBDIR, keys=[pub(keys, "ed25519"), pub(keys, "rsa2048")]
+    )
     port = free_port()
     binds = [
         ContractBind(host=home, target=PurePosixPath("/work/home"), read_only=False),

@@ -22,6 +22,20 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Every path a workload is promised lives under this root (ARCHITECTURE.md, filesystem contract).
 CONTRACT_ROOT = PurePosixPath("/work")
 MIB = 1024 * 1024
+#: Linux capabilities a run may keep (Docker's default set): none of them reaches past the
+#: sandbox's namespaces (no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE...).
+KEEPABLE_CAPABILITIES = frozenset(
+    {
+        "CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+        "CAP_KILL", "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP",
+        "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+    }
+)  # fmt: skip
+#: Where a run may ask for empty directories: runtime state, outside the system directories
+#: and the contract.
+EMPTY_DIR_ROOTS = (PurePosixPath("/run"), PurePosixPath("/var"))
+#: Where a run may lay host files over the system: configuration and runtime state.
+OVERLAY_ROOTS = (PurePosixPath("/etc"), PurePosixPath("/run"))
 
 
 class MountKind(StrEnum):
@@ -94,6 +108,14 @@ class RunSpec:
     ``/work/share/<workspace>`` and ``/work/cache``. Give restarts of one job the same
     ``output_dir``: checkpoints live under it. ``network_isolated`` asks for no network at all
     (confidential datasets); a backend that cannot do that must refuse the launch.
+
+    ``capabilities``, ``empty_dirs`` and ``overlays`` ask the sandbox for what a system
+    daemon inside the workload needs (a dev environment's sshd: see
+    :mod:`hangar.devenvs.sshd`): Linux capabilities kept when the workload runs as root
+    (from :data:`KEEPABLE_CAPABILITIES`), empty directories made under ``/run`` or ``/var``,
+    and host files or directories shown read-only at a path under ``/etc`` or ``/run``,
+    over what the system shows there (``{"/etc/passwd": Path(...)}``). Only the sandbox
+    provides them: a backend that runs workloads unsandboxed must refuse the launch.
     """
 
     run_id: str
@@ -114,12 +136,18 @@ class RunSpec:
     share_dir: Path | None = None
     cache_dir: Path | None = None
     network_isolated: bool = False
+    capabilities: tuple[str, ...] = ()
+    empty_dirs: tuple[str, ...] = ()
+    overlays: Mapping[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.command, list):
             object.__setattr__(self, "command", tuple(self.command))
         object.__setattr__(self, "env", dict(self.env))
         object.__setattr__(self, "mounts", tuple(self.mounts))
+        object.__setattr__(self, "capabilities", tuple(self.capabilities))
+        object.__setattr__(self, "empty_dirs", tuple(self.empty_dirs))
+        object.__setattr__(self, "overlays", dict(self.overlays))
         for name in ("run_id", "workspace"):
             value = getattr(self, name)
             _require(SAFE_NAME.match(value) is not None, name, f"{value!r} is not a safe name")
@@ -147,10 +175,34 @@ class RunSpec:
                 "must be an absolute path under /work",
             )
             _require(".." not in path.parts, "working_dir", "must not contain '..'")
+        self._check_sandbox_needs()
+
+    def _check_sandbox_needs(self) -> None:
+        for cap in self.capabilities:
+            _require(
+                cap in KEEPABLE_CAPABILITIES,
+                "capabilities",
+                f"{cap!r} is not one a run may keep ({', '.join(sorted(KEEPABLE_CAPABILITIES))})",
+            )
+        _require(
+            len(set(self.capabilities)) == len(self.capabilities),
+            "capabilities",
+            "lists a capability twice",
+        )
+        for name in self.empty_dirs:
+            _require_under(name, EMPTY_DIR_ROOTS, "empty_dirs")
+        for target, host in self.overlays.items():
+            _require_under(target, OVERLAY_ROOTS, "overlays")
+            _require(host.is_absolute(), "overlays", f"{target}: {host} is not an absolute path")
 
     @property
     def contract_working_dir(self) -> PurePosixPath:
         return PurePosixPath(self.working_dir or "/work/home")
+
+    @property
+    def needs_sandbox(self) -> bool:
+        """True when the run asks for capabilities, empty directories or overlays."""
+        return bool(self.capabilities or self.empty_dirs or self.overlays)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,6 +284,19 @@ def check_placements(spec: RunSpec, placements: Sequence[NodePlacement]) -> list
             )
             _require(not any(d.is_slice for d in p.devices), where, "whole GPUs carry no limits")
     return ordered
+
+
+def _require_under(value: str, roots: Sequence[PurePosixPath], name: str) -> None:
+    """``value`` is a plain absolute path strictly inside one of ``roots``."""
+    path = PurePosixPath(value)
+    _require(
+        path.is_absolute()
+        and ".." not in path.parts
+        and str(path) == value
+        and any(root in path.parents for root in roots),
+        name,
+        f"{value!r} must be a normalised path under {' or '.join(map(str, roots))}",
+    )
 
 
 def _require(ok: bool, name: str, message: str) -> None:

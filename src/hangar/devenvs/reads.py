@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hangar.config import Settings
 from hangar.db.base import utcnow
-from hangar.devenvs import launch, ssh_keys
+from hangar.devenvs import launch, ssh_keys, sshd
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.schemas import (
     IDE_LABELS,
@@ -119,17 +120,18 @@ def detail(session: Session, workload: Workload, settings: Settings) -> DevEnvRe
         else None
     )
     retention = timedelta(days=settings.devenv_cache_retention_days)
-    ssh_command = None
+    ssh = SshRead(enabled=env.ssh_enabled, keys=_masked(env.ssh_keys))
     if running and env.ssh_enabled and env.ssh_port:
-        ssh_command = f"ssh -i <private key> root@{_hostname(settings)} -p {env.ssh_port}"
+        host, user = _hostname(settings), sshd.login_name()
+        ssh = SshRead(
+            enabled=True, keys=ssh.keys, host=host, port=env.ssh_port, user=user,
+            command=f"ssh -i <private key> {user}@{host} -p {env.ssh_port}",
+        )  # fmt: skip
     return DevEnvRead(
         **row.model_dump(),
         resources=NodeRequest.model_validate(workload.spec["resources"]),
         env=dict(workload.spec.get("env") or {}),
-        ssh=SshRead(
-            enabled=env.ssh_enabled, keys=_masked(env.ssh_keys),
-            port=env.ssh_port if running else None, command=ssh_command,
-        ),
+        ssh=ssh,
         idle=IdleRead(
             idle_minutes=idle, locked=bool(policy and policy.locked), stop_at=env.stop_at,
             last_activity_at=env.last_activity_at, last_activity_source=env.last_activity_source,
@@ -151,6 +153,8 @@ def _masked(keys: list[str]) -> list[str]:
 
 
 def _hostname(settings: Settings) -> str:
-    if settings.public_url:
-        return urlsplit(settings.public_url).hostname or settings.host
-    return settings.host
+    """Where users reach this host: the public URL's host, else the address the server
+    listens on (this host's name when that is every address)."""
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    host = host or settings.host
+    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host  # noqa: S104

@@ -65,8 +65,11 @@ def create_env(
     env = service.do_create(session, actor=actor, data=body, settings=settings, source=source)
     if body.start:
         gate = access_job(session, actor, env.id, "devenv.start", write=True, kind=KIND)
-        service.do_start(session, access=gate, settings=settings)
-        background.add_task(app_state(request).wake_scheduler)
+        state = app_state(request)
+        service.do_start(
+            session, access=gate, settings=settings, sandboxed=state.backend.isolation_enabled
+        )
+        background.add_task(state.wake_scheduler)
     return reads.detail(session, env, settings)
 
 
@@ -104,8 +107,11 @@ def start_env(
     gate: Starter,
     background: BackgroundTasks,
 ) -> DevEnvRead:
-    env = service.do_start(session, access=gate, settings=settings)
-    background.add_task(app_state(request).wake_scheduler)
+    state = app_state(request)
+    env = service.do_start(
+        session, access=gate, settings=settings, sandboxed=state.backend.isolation_enabled
+    )
+    background.add_task(state.wake_scheduler)
     return reads.detail(session, env, settings)
 
 

@@ -85,10 +85,15 @@ class IdlePolicyRead(Output):
 
 
 class SshRead(Output):
+    """SSH access (spec 03 §1.9). ``host``, ``port``, ``user`` and ``command`` only while
+    running: the port is allocated at each start."""
+
     enabled: bool
     keys: list[str]  # masked: type, fingerprint, comment (spec 03 §1.9)
+    host: str | None = None
     port: int | None = None
-    command: str | None = None  # only while running
+    user: str | None = None
+    command: str | None = None  # "ssh -i <private key> root@host -p 42001"
 
 
 class IdleRead(Output):

@@ -3,7 +3,9 @@
 The caller owns the transaction. State changes go through the shared workload lifecycle
 (:mod:`hangar.devenvs.states` maps it to spec 03's vocabulary), so the scheduler, the run
 reconciler and usage metering treat a dev environment like any other workload. Nothing here
-talks to a backend or the filesystem: deleting returns what the caller removes after commit.
+talks to a backend: deleting returns what the caller removes after commit. The one write to
+the filesystem is a start's sshd files (:mod:`hangar.devenvs.sshd`, local and quick): they
+are rewritten at every start, so a start rolled back after writing them leaves nothing wrong.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from hangar.workloads.orm import Workload
 from hangar.workloads.service import current_run, do_note, do_transition
 
 KIND = "ide"
+#: Spec 03 §1.9: only images with this tag support SSH (the preset image has it).
+SSH_TAG = "ssh"
 IDE = WorkloadType.IDE
 Source = Literal["api", "console", "cli"]
 
@@ -61,6 +65,11 @@ def env_row(session: Session, workload: Workload) -> DevEnvironment:
 def env_dir(home: Path, workload_id: str) -> Path:
     """``<home>/devenvs/<id>``: the cache, the sshd files; removed with the environment."""
     return home / "devenvs" / workload_id
+
+
+def ssh_dir(home: Path, workload_id: str) -> Path:
+    """The environment's sshd files (host key, authorized keys): beside the cache."""
+    return env_dir(home, workload_id) / sshd.SUBDIR
 
 
 def policy_of(session: Session, workspace_id: str) -> IdlePolicy | None:
@@ -109,13 +118,6 @@ def do_create(
     note_target("devenv", "", data.name)
     ws = access_workspace_for_create(session, actor, data.workspace_id, point="devenv.create")
     keys = _parse_keys(data.ssh_keys)
-    if keys:
-        raise Conflict(
-            "SSH access is not available on this server yet: the keys are valid, but the "
-            "per-environment sshd is not wired into the sandbox; leave ssh_keys empty and use "
-            "the terminal in JupyterLab or VS Code",
-            fields={"ssh_keys": "SSH not available yet"},
-        )
     if data.ide == "code-server" and code_server_path(settings) is None:
         raise Conflict(
             "code-server is not installed on this server: an operator runs "
@@ -140,6 +142,12 @@ def do_create(
     pool = check_pool(session, actor=actor, ws=ws, quota_ref=data.quota_id, queue_ref=data.queue_id)
     per_node = check_resources(session, pool=pool, res=data.resources)
     image = images.resolve(session, actor, data.image)
+    if keys and SSH_TAG not in image.tags:
+        raise ValidationFailed(
+            f"image '{images.label(image)}' is not tagged '{SSH_TAG}': only SSH images support "
+            "SSH (spec 03 §1.9); pick one, such as the preset image, or leave ssh_keys empty",
+            fields={"image": f"not tagged '{SSH_TAG}'", "ssh_keys": "needs an SSH image"},
+        )
     spec: dict[str, Any] = {
         "command": launch.LAUNCHER, "env": dict(data.env), "mode": "single",
         "node_count": 1, "procs_per_node": 1, "resources": dict(per_node),
@@ -185,8 +193,11 @@ def do_create(
 # --- start / stop -------------------------------------------------------------------------
 
 
-def do_start(session: Session, *, access: JobAccess, settings: Settings) -> Workload:
-    """Start a *Not started* environment: ports, the IDE plan, then the scheduler admits it."""
+def do_start(
+    session: Session, *, access: JobAccess, settings: Settings, sandboxed: bool
+) -> Workload:
+    """Start a *Not started* environment: ports, the IDE plan (and sshd), then the scheduler
+    admits it. ``sandboxed``: the backend runs workloads in its sandbox, which SSH needs."""
     workload = access.job
     env = env_row(session, workload)
     note_target("devenv", workload.id, workload.name, state=workload.state)
@@ -214,17 +225,22 @@ def do_start(session: Session, *, access: JobAccess, settings: Settings) -> Work
             "scripts/code-server.sh",
             fields={"ide": "code-server not installed"},
         )
+    if env.ssh_enabled:
+        check_ssh_possible(sandboxed=sandboxed)
     ports = allocate_ports(session, settings, count=2 if env.ssh_enabled else 1)
     env.ide_port = ports[0]
     env.ssh_port = ports[1] if env.ssh_enabled else None
-    sshd_argv = None
-    if env.ssh_enabled and env.ssh_port is not None:
-        sshd_argv = _sshd_argv(settings, workload.id, env)
+    sshd_argv: list[str] | None = None
+    spec = {k: v for k, v in workload.spec.items() if k != "sandbox"}
+    if env.ssh_port is not None:
+        files = sshd.prepare(ssh_dir(settings.home, workload.id), keys=env.ssh_keys)
+        sshd_argv = sshd.command(files, port=env.ssh_port)  # 0.0.0.0: users connect from afar
+        spec["sandbox"] = sshd.sandbox_needs(files).as_spec()
     plan = launch.plan(
         workload_id=workload.id, ide=env.ide, port=env.ide_port, secret=env.secret,
         code_server_exe=exe, sshd=sshd_argv,
     )  # fmt: skip
-    workload.spec = {**workload.spec, "launch_env": plan.env}
+    workload.spec = {**spec, "launch_env": plan.env}
     now = utcnow()
     env.last_activity_at, env.last_activity_source = now, "start"
     env.idle_warned_at = None
@@ -294,10 +310,22 @@ def _parse_keys(text: str) -> list[str]:
     return ssh_keys.parse_keys(text)
 
 
-def _sshd_argv(settings: Settings, workload_id: str, env: DevEnvironment) -> list[str]:
-    assert env.ssh_port is not None
-    files = sshd.prepare(env_dir(settings.home, workload_id) / "ssh", keys=env.ssh_keys)
-    return sshd.command(files, port=env.ssh_port)
+def check_ssh_possible(*, sandboxed: bool) -> None:
+    """SSH runs an sshd in the environment's sandbox, from the host's OpenSSH."""
+    if not sandboxed:
+        raise Conflict(
+            "SSH needs the sandbox (bubblewrap); this server runs workloads unsandboxed: an "
+            "operator installs bubblewrap (apt-get install bubblewrap) and restarts the "
+            "server, or use the terminal in JupyterLab or VS Code",
+            fields={"ssh_keys": "SSH needs the sandbox"},
+        )
+    missing = sshd.missing_programs()
+    if missing:
+        raise Conflict(
+            f"SSH needs OpenSSH on this server, and {' and '.join(missing)} is missing: an "
+            "operator installs it, or use the terminal in JupyterLab or VS Code",
+            fields={"ssh_keys": "OpenSSH not installed"},
+        )
 
 
 def _refuse_if_deleting(workload: Workload, env: DevEnvironment) -> None:

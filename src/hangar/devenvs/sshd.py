@@ -67,13 +67,14 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from hangar.devenvs.ssh_keys import parse_key
 
-#: The files' directory name under the environment's cache (``<env>/cache/<SUBDIR>``). Any
-#: host directory works; one outside the cache keeps the host key through a cache purge.
-SUBDIR = ".hangar-sshd"
+#: The files' directory under the environment's own (``HANGAR_HOME/devenvs/<id>/ssh``),
+#: beside its cache and never inside it: the workload writes ``/work/cache``, and must not
+#: write ``authorized_keys``; a cache purge keeps the host key. Deleted with the environment.
+SUBDIR = "ssh"
 #: Where sshd sees that directory: bound read-only there by :func:`sandbox_needs`.
 SANDBOX_DIR = PurePosixPath("/run/hangar-sshd")
 WORK_HOME = "/work/home"
@@ -143,6 +144,15 @@ class SandboxNeeds:
     dirs: tuple[str, ...]
     overlays: tuple[tuple[Path, str], ...]
 
+    def as_spec(self) -> dict[str, Any]:
+        """The workload spec's ``sandbox`` entry (JSON), which becomes the run spec's
+        ``capabilities``, ``empty_dirs`` and ``overlays``."""
+        return {
+            "capabilities": list(self.cap_add),
+            "empty_dirs": list(self.dirs),
+            "overlays": {target: str(host) for host, target in self.overlays},
+        }
+
 
 def layout(directory: Path, *, visible_at: PurePosixPath | None = SANDBOX_DIR) -> SshdFiles:
     """The files' places, without touching the disk. ``visible_at=None``: sshd sees the
@@ -184,6 +194,21 @@ def prepare(
         files.host(PROFILE).unlink(missing_ok=True)
     _write(files.host(CONFIG), config_text(files, login=account.pw_name), 0o600)
     return files
+
+
+def missing_programs(*, ssh_keygen: str = "ssh-keygen") -> list[str]:
+    """The host programs SSH access needs that are not installed, as install hints."""
+    missing = []
+    if shutil.which("sshd", path=f"{SSHD_PATH}:{os.environ.get('PATH', '')}") is None:
+        missing.append("sshd (apt-get install openssh-server)")
+    if shutil.which(ssh_keygen) is None:
+        missing.append("ssh-keygen (apt-get install openssh-client)")
+    return missing
+
+
+def login_name(uid: int | None = None) -> str:
+    """The account SSH logs into: the one the sandbox runs as (the server's)."""
+    return _account(os.geteuid() if uid is None else uid).pw_name
 
 
 def command(files: SshdFiles, *, port: int, listen: str = "0.0.0.0") -> list[str]:  # noqa: S104

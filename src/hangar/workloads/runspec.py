@@ -8,6 +8,9 @@ the filesystem contract under the server's home: ``users/<id>/home``,
 ``workspaces/<id>/share`` and, for kinds that keep one (``spec["cache"]``: dev environments),
 ``devenvs/<id>/cache``. ``spec["launch_env"]`` holds variables the platform sets for a kind's
 launcher (e.g. a dev environment's IDE plan); they join the user's ``env``.
+``spec["sandbox"]`` (``capabilities``, ``empty_dirs``, ``overlays``: target → host path) is
+what the platform asks the sandbox to add for a daemon of the kind (a dev environment's
+sshd); users never set it. It becomes :class:`RunSpec`'s fields of the same names.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def build_run_spec(
     spec: dict[str, Any] = workload.spec
     res = spec["resources"]
     dirs = host_dirs(home, workload)
+    sandbox: dict[str, Any] = spec.get("sandbox") or {}
     return RunSpec(
         run_id=attempt_id(run),
         workload_id=workload.id,
@@ -82,6 +86,9 @@ def build_run_spec(
         output_dir=dirs.output,
         share_dir=dirs.share,
         cache_dir=dirs.cache if spec.get("cache") else None,
+        capabilities=tuple(sandbox.get("capabilities", ())),
+        empty_dirs=tuple(sandbox.get("empty_dirs", ())),
+        overlays={str(t): Path(h) for t, h in dict(sandbox.get("overlays", {})).items()},
     )
 
 

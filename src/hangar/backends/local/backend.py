@@ -245,6 +245,18 @@ class LocalBackend(Backend):
                 f"({self._sandbox.reason})",
                 fields={"network_isolated": "not available on this host"},
             )
+        if spec.needs_sandbox and not self._sandbox.usable:
+            raise LaunchRejected(
+                "sandbox: this run asks for capabilities, directories or overlays that only "
+                "the sandbox (bubblewrap) provides; this server runs workloads unsandboxed "
+                f"({self._sandbox.reason})",
+                fields={"sandbox": "not available on this host"},
+            )
+        problems = sandbox.overlay_problems(spec.overlays)
+        if problems:
+            raise LaunchRejected(
+                f"overlays: {'; '.join(problems)}", fields={"overlays": "cannot be laid"}
+            )
         if spec.network_isolated and spec.node_count > 1:
             raise LaunchRejected(
                 "network_isolated: nodes of a multi-node run cannot rendezvous without a network",
@@ -304,6 +316,9 @@ class LocalBackend(Backend):
                 device_nodes=self._device_nodes(placement),
                 extra_rw=[mps_dir] if mps_dir else [],
                 network_isolated=spec.network_isolated,
+                cap_add=spec.capabilities,
+                dirs=spec.empty_dirs,
+                overlays=[(host, target) for target, host in sorted(spec.overlays.items())],
             )
             cwd = "/"
         else:

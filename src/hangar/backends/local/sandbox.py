@@ -9,6 +9,13 @@ visible: ``/home``, ``/root``, ``/srv``, ``/var``, ``/mnt``, other runs, the Han
 directory. The root is remounted read-only. Capabilities are dropped (bubblewrap keeps them
 for root otherwise). ``network_isolated`` adds a network namespace with only loopback.
 
+A run may ask for more (``RunSpec.capabilities``, ``empty_dirs``, ``overlays``; a dev
+environment's sshd does, see ``hangar.devenvs.sshd``): those capabilities are added back
+after ``--cap-drop ALL`` (as root only; every process of the sandbox then holds them), the
+directories are made on the sandbox's own root, and the overlays are bound read-only after
+the masks, so that an overlay of ``/etc/shadow`` replaces the mask instead of being hidden
+by it.
+
 Shared with the host (NOT isolated): the network (unless cut), the user id, the kernel,
 CPU and memory beyond the limits, and GPUs the node was given.
 """
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +103,15 @@ def bwrap_argv(
     device_nodes: Sequence[str] = (),
     extra_rw: Sequence[Path] = (),
     network_isolated: bool = False,
+    cap_add: Sequence[str] = (),
+    dirs: Sequence[str] = (),
+    overlays: Sequence[tuple[Path, str]] = (),
 ) -> list[str]:
     """The full bubblewrap command line for one node (the supervisor adds ``--info-fd``).
+
+    ``cap_add``: capabilities kept as root (``--cap-add`` after ``--cap-drop ALL``);
+    ``dirs``: empty directories (``--dir``); ``overlays``: ``(host, target)`` pairs bound
+    read-only after the masks (see the module docstring).
 
     ``--new-session`` puts the namespace init and the workload in a process group of their
     own (the node's pgid). No ``--die-with-parent``: like an unsandboxed workload, the
@@ -108,6 +122,8 @@ def bwrap_argv(
         args.append("--unshare-net")
     if host.as_root:
         args += ["--cap-drop", "ALL"]
+        for cap in cap_add:
+            args += ["--cap-add", cap]
     args += _system_args(host)
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108 - private tmpfs
     args += _runtime_args(host)  # after /tmp: a runtime path may live under it
@@ -120,8 +136,25 @@ def bwrap_argv(
     for bind in binds:
         args += ["--ro-bind" if bind.read_only else "--bind", str(bind.host), str(bind.target)]
     args += _mask_args(host)
+    for name in dirs:
+        args += ["--dir", name]
+    for source, target in overlays:
+        args += ["--ro-bind", str(source), target]
     args += ["--remount-ro", "/", "--chdir", cwd, "--", *command]
     return args
+
+
+def overlay_problems(overlays: Mapping[str, Path]) -> list[str]:
+    """Why these overlays cannot be laid (empty when they can): a missing host path, or a
+    target under a read-only system directory that does not exist there (an overlay there
+    replaces a file; bubblewrap cannot add one)."""
+    problems = []
+    for target, source in sorted(overlays.items()):
+        if not source.exists():
+            problems.append(f"{source} (for {target}) is missing on this host")
+        elif _covered(Path(target), [Path(d) for d in SYSTEM_DIRS]) and not Path(target).exists():
+            problems.append(f"{target} does not exist here: an overlay replaces, never adds")
+    return problems
 
 
 def _system_args(host: SandboxHost) -> list[str]:

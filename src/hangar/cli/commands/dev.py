@@ -50,8 +50,8 @@ def show_env(env: DevEnvRead, base: str = "") -> None:
             ("Workspace", env.workspace_name), ("Image", env.image), ("Spec", env.spec),
             ("Pool", f"{env.pool.kind} '{env.pool.name}'" if env.pool else None),
             ("Run duration", env.run_duration), ("Env", env.env),
-            ("SSH", env.ssh.command or ("keys: " + "; ".join(env.ssh.keys) if env.ssh.enabled
-                                         else "off")),
+            ("SSH", env.ssh.command or ("when running; keys: " + "; ".join(env.ssh.keys)
+                                         if env.ssh.enabled else "off")),
             ("Idle stop", f"after {env.idle.idle_minutes} min" + (" (locked by admin)"
                           if env.idle.locked else "") if env.idle.idle_minutes else "off"),
             ("Scheduled stop", env.idle.stop_at),

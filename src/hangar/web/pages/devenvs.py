@@ -237,8 +237,11 @@ def create(
     made = service.do_create(session, actor=actor, data=data, settings=settings, source="console")
     if data.start:
         gate = _gate(session, actor, made.id, "devenv.start", write=True)
-        service.do_start(session, access=gate, settings=settings)
-        background.add_task(app_state(request).wake_scheduler)
+        state = app_state(request)
+        service.do_start(
+            session, access=gate, settings=settings, sandboxed=state.backend.isolation_enabled
+        )
+        background.add_task(state.wake_scheduler)
     return Response(headers={"HX-Redirect": f"/devenvs/{made.id}"})
 
 
@@ -357,8 +360,11 @@ def start(
     env_id: str,
 ) -> Response:
     gate = _gate(session, actor, env_id, "devenv.start", write=True)
-    env = service.do_start(session, access=gate, settings=settings)
-    background.add_task(app_state(request).wake_scheduler)
+    state = app_state(request)
+    env = service.do_start(
+        session, access=gate, settings=settings, sandboxed=state.backend.isolation_enabled
+    )
+    background.add_task(state.wake_scheduler)
     flash = f"Dev environment '{env.name}' is starting: waiting for resources."
     return _answer(request, session, settings, gate, flash)
 
