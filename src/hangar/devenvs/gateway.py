@@ -13,18 +13,22 @@ not exist. Then :mod:`hangar.proxy` forwards it:
   (bound to 0.0.0.0) on a port they exposed; the prefix is stripped.
 
 Cookies an IDE sets are confined to the environment's path (per-environment cookie path).
-WebSocket handshakes must come from this server's own origin.
+WebSocket handshakes must come from this server's own origin. A browser that opens a page
+while nothing listens yet gets a page saying so (for the IDE, one that reloads itself), not
+the proxy's JSON.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, WebSocket
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -36,6 +40,7 @@ from hangar.devenvs.service import KIND
 from hangar.errors import Conflict, HangarError, NotAuthenticated, NotFound, PermissionDenied
 from hangar.jobs.access import access_job
 from hangar.proxy import Upstream
+from hangar.proxy.http import RelayedResponse
 from hangar.tenancy import auth
 from hangar.tenancy.access import Actor
 from hangar.workloads.lifecycle import State
@@ -169,7 +174,45 @@ async def _http(request: Request, env_id: str, port: int | None) -> Response:
         CACHE.forget(state, caller, env_id, port)
         upstream = await CACHE.get(state, caller, env_id, port)
         response = await state.proxy.forward_http(request, upstream)
+        if response.status_code == 502 and _navigation(request):
+            return _not_answering_page(response, ide=port is None)
     return response
+
+
+def _navigation(request: Request) -> bool:
+    """A browser loading a page (not a script's fetch): it is shown a page, not JSON."""
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    return request.headers.get("accept", "").startswith("text/html")
+
+
+NOT_ANSWERING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">{refresh}<title>{title}</title></head>
+<body><h1>{title}</h1><p>{message}</p><p>{hint}</p></body></html>
+"""
+
+
+def _not_answering_page(response: Response, *, ide: bool) -> Response:
+    """The proxy's own 502 (nothing listens yet) as a page. An environment is Running once its
+    process is, a few seconds before its IDE listens: that page reloads itself until the IDE
+    answers (or the environment stopped, which answers 409). A user's server on an exposed
+    port is not waited for: reloading would count as activity and keep it from idling."""
+    if isinstance(response, RelayedResponse):
+        return response  # the upstream's own 502: theirs to show
+    if ide:
+        title, refresh = "Your IDE is starting", '<meta http-equiv="refresh" content="2">'
+        message = "The environment runs, but its IDE does not answer yet: that takes a few "
+        message += "seconds after a start."
+        hint = "This page reloads every 2 seconds until it answers."
+    else:
+        title, refresh = "Nothing answers on this port", ""
+        message = json.loads(bytes(response.body)).get("message", "")
+        hint = "Start your server (bound to 0.0.0.0), then reload this page."
+    page = NOT_ANSWERING.format(
+        refresh=refresh, title=title, message=html.escape(message), hint=hint
+    )
+    return HTMLResponse(page, status_code=502, headers={"Cache-Control": "no-store"})
 
 
 async def _ws(websocket: WebSocket, env_id: str, port: int | None) -> None:
@@ -195,6 +238,18 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 @gateway.api_route("/dev/{env_id}/ports/{port}/{path:path}", methods=METHODS)
 async def port_http(request: Request, env_id: str, port: int, path: str) -> Response:
     return await _http(request, env_id, port)
+
+
+# Without its slash the port's prefix would match the IDE's routes below and reach the IDE;
+# here it is the port's: HTTP is redirected to the prefix, a WebSocket goes to its root.
+@gateway.api_route("/dev/{env_id}/ports/{port}", methods=METHODS)
+async def port_root_http(request: Request, env_id: str, port: int) -> Response:
+    return await _http(request, env_id, port)
+
+
+@gateway.websocket("/dev/{env_id}/ports/{port}")
+async def port_root_ws(websocket: WebSocket, env_id: str, port: int) -> None:
+    await _ws(websocket, env_id, port)
 
 
 @gateway.websocket("/dev/{env_id}/ports/{port}/{path:path}")
