@@ -30,7 +30,9 @@ from hangar.db.migrate import upgrade
 from hangar.devenvs.gateway import gateway as devenv_gateway
 from hangar.devenvs.loop import DevEnvLoop
 from hangar.devenvs.router import devenvs as devenv_routes
+from hangar.devenvs.router import idle_policies
 from hangar.devenvs.tools import code_server_path
+from hangar.images.making import ImageBuilder
 from hangar.images.routes import images as image_routes
 from hangar.images.service import ensure_presets
 from hangar.jobs import router as job_routes
@@ -142,6 +144,17 @@ async def devenvs_forever(state: AppState) -> None:
         await asyncio.sleep(state.settings.devenv_loop_seconds)
 
 
+async def images_forever(state: AppState) -> None:
+    """Build the images users asked for ("make image"), every ``devenv_loop_seconds``."""
+    builder = ImageBuilder(state.sessions, state.settings.home)
+    while True:
+        try:
+            await run_in_threadpool(builder.step)
+        except Exception:
+            log.exception("image builder failed; retrying at the next interval")
+        await asyncio.sleep(state.settings.devenv_loop_seconds)
+
+
 async def housekeeping_forever(state: AppState) -> None:
     """Run :func:`housekeeping` at start and then every ``audit_prune_interval_seconds``."""
     while True:
@@ -165,6 +178,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             asyncio.create_task(housekeeping_forever(state), name="housekeeping"),
             asyncio.create_task(workloads_forever(state, make_reconciler(state)), name="workloads"),
             asyncio.create_task(devenvs_forever(state), name="devenvs"),
+            asyncio.create_task(images_forever(state), name="images"),
         ]
         try:
             yield
@@ -191,7 +205,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
-        image_routes, devenv_gateway,
+        idle_policies, image_routes, devenv_gateway,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

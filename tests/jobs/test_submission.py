@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hangar.images.service import PRESET_NAME
 from hangar.jobs.submission import RQ18
 from hangar.workloads.orm import Workload, WorkloadEvent
 from tests.jobs.support import GIB, JOBS, Team, job_body
@@ -32,7 +33,7 @@ def test_a_ddp_job_becomes_a_submitted_workload_with_the_contract_spec(team: Tea
     job = team.submit(
         "dev", mode="ddp", worker_count=2, command="torchrun train.py", env={"LR": "0.1"},
         resources={"cpu_cores": 2.5, "mem_gib": 8, "gpus": 1, "gpu_model": "H800"},
-        restart={"fault_tolerance": True, "max_restarts_per_error": 2}, image="torch:2",
+        restart={"fault_tolerance": True, "max_restarts_per_error": 2}, image=PRESET_NAME,
         description="first try",
     )  # fmt: skip
     row = stored(team, job["id"])
@@ -50,8 +51,10 @@ def test_a_ddp_job_becomes_a_submitted_workload_with_the_contract_spec(team: Tea
         "request": {"cpu_millicores": 7500, "mem_bytes": 24 * GIB, "gpus": 3},
         "restart": {"fault_tolerance": True, "max_restarts_per_error": 2,
                     "restart_scope": "job", "on_exhausted": "fail"},
-        "image": "torch:2",
+        "image": PRESET_NAME, "image_layers": [],  # the preset image has no layers of its own
     }  # fmt: skip
+    err = refused(team, 404, image="torch:2")
+    assert err["fields"] == {"image": "unknown image"} and "hangar image list" in err["message"]
     assert job["occupied"] == "master 2.5C_8G_1*H800×1 + worker 2.5C_8G_1*H800×2"
     with team.h.state.sessions() as session:
         [event] = session.scalars(select(WorkloadEvent).where(WorkloadEvent.workload_id == row.id))

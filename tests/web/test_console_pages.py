@@ -21,6 +21,7 @@ PAGES = (
     "/quotas",
     "/devenvs",
     "/jobs",
+    "/images",
     "/queue",
     "/users",
     "/groups",

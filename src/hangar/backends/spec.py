@@ -116,6 +116,10 @@ class RunSpec:
     and host files or directories shown read-only at a path under ``/etc`` or ``/run``,
     over what the system shows there (``{"/etc/passwd": Path(...)}``). Only the sandbox
     provides them: a backend that runs workloads unsandboxed must refuse the launch.
+
+    ``image_layers`` are the host directories of the workload's image layers, newest first,
+    shown read-only at ``/work/image/<i>``; ``software_dir`` (dev environments) is the
+    writable software layer shown at ``/work/software`` (see :mod:`hangar.images.layers`).
     """
 
     run_id: str
@@ -139,6 +143,8 @@ class RunSpec:
     capabilities: tuple[str, ...] = ()
     empty_dirs: tuple[str, ...] = ()
     overlays: Mapping[str, Path] = field(default_factory=dict)
+    image_layers: tuple[Path, ...] = ()
+    software_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.command, list):
@@ -148,6 +154,7 @@ class RunSpec:
         object.__setattr__(self, "capabilities", tuple(self.capabilities))
         object.__setattr__(self, "empty_dirs", tuple(self.empty_dirs))
         object.__setattr__(self, "overlays", dict(self.overlays))
+        object.__setattr__(self, "image_layers", tuple(self.image_layers))
         for name in ("run_id", "workspace"):
             value = getattr(self, name)
             _require(SAFE_NAME.match(value) is not None, name, f"{value!r} is not a safe name")
@@ -162,9 +169,11 @@ class RunSpec:
             _require("\0" not in value, "env", f"{key} contains a NUL byte")
         _require(self.node_count >= 1, "node_count", "must be at least 1")
         _require(self.procs_per_node >= 1, "procs_per_node", "must be at least 1")
-        for name in ("home_dir", "output_dir", "share_dir", "cache_dir"):
+        for name in ("home_dir", "output_dir", "share_dir", "cache_dir", "software_dir"):
             value = getattr(self, name)
             _require(value is None or value.is_absolute(), name, "must be an absolute host path")
+        for layer in self.image_layers:
+            _require(layer.is_absolute(), "image_layers", "must be absolute host paths")
         seen = {m.contract_path for m in self.mounts}
         _require(len(seen) == len(self.mounts), "mounts", "two mounts share one kind and name")
         if self.working_dir is not None:

@@ -13,6 +13,7 @@ from hangar.cli.commands import (
     clusters,
     dev,
     groups,
+    images,
     jobs,
     members,
     queues,
@@ -53,6 +54,7 @@ app.add_typer(queues.app, name="queues", no_args_is_help=True)
 app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
 app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
+app.add_typer(images.app, name="image", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:

@@ -10,6 +10,7 @@ from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
 from hangar.client.devenvs import DevEnvsAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
+from hangar.client.images import ImagesAPI
 from hangar.client.jobs import JobsAPI, WaitingAPI
 from hangar.client.quotas import QueuesAPI, QuotasAPI
 from hangar.client.settings import SettingsAPI
@@ -60,6 +61,7 @@ class HangarClient:
         self.queues = QueuesAPI(self._t)
         self.jobs = JobsAPI(self._t)
         self.devenvs = DevEnvsAPI(self._t)
+        self.images = ImagesAPI(self._t)
         self.waiting = WaitingAPI(self._t)  # the admission queue view
 
     @property

@@ -14,6 +14,8 @@ from hangar.devenvs.schemas import (
     DevEnvCreate,
     DevEnvPage,
     DevEnvRead,
+    IdlePolicyRead,
+    IdlePolicyWrite,
     MonitorSeries,
     PortExpose,
     ScheduleUpdate,
@@ -130,5 +132,26 @@ class DevEnvsAPI:
                 raise TimeoutError(f"'{env.name}' is still {env.status}: {env.state_reason}")
             time.sleep(0.2)
 
+    def idle_policy(self, workspace_id: str) -> IdlePolicyRead:
+        """The workspace's idle-shutdown policy (404 when it has none)."""
+        return self._t.get(IdlePolicyRead, _policy_path(workspace_id))
+
+    def set_idle_policy(
+        self, workspace_id: str, *, idle_minutes: int, locked: bool = False,
+        gpu_busy_percent: int = 10,
+    ) -> IdlePolicyRead:  # fmt: skip
+        body = payload(
+            IdlePolicyWrite, idle_minutes=idle_minutes, locked=locked,
+            gpu_busy_percent=gpu_busy_percent,
+        )  # fmt: skip
+        return self._t.send(IdlePolicyRead, "PUT", _policy_path(workspace_id), json=body)
+
+    def clear_idle_policy(self, workspace_id: str) -> None:
+        self._t.request("DELETE", _policy_path(workspace_id))
+
     def images(self) -> builtins.list[ImageRead]:
         return self._t.get_list(ImageRead, "/api/v1/images")
+
+
+def _policy_path(workspace_id: str) -> str:
+    return f"/api/v1/workspaces/{segment(workspace_id)}/idle-policy"

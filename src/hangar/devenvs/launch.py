@@ -60,8 +60,10 @@ def plan(
     secret: str,
     code_server_exe: Path | None,
     sshd: list[str] | None = None,
+    image_layers: int = 0,
 ) -> LaunchPlan:
-    """The launcher plan for one start of the environment."""
+    """The launcher plan for one start of the environment; the IDE runs on the environment's
+    software layer over ``image_layers`` image layers (:mod:`hangar.runtimes.software`)."""
     env: dict[str, str] = {}
     if ide == "jupyterlab":
         argv = jupyter_argv(workload_id=workload_id, port=port)
@@ -73,5 +75,6 @@ def plan(
             executable=str(code_server_exe), port=port, password=secret, home=WORK_HOME
         )
         env.update(code_server.environment(password=secret, home=WORK_HOME))
-    env["HANGAR_DEVENV"] = json.dumps({"ide": argv, "sshd": sshd})
+    software = {"layers": image_layers}
+    env["HANGAR_DEVENV"] = json.dumps({"ide": argv, "sshd": sshd, "software": software})
     return LaunchPlan(env=env)

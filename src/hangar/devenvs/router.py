@@ -13,22 +13,27 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 
 from hangar.api.deps import SAFE_METHODS, CurrentActor, SessionDep, SettingsDep, app_state
-from hangar.devenvs import reads, service, training
+from hangar.devenvs import policy, reads, service, training
 from hangar.devenvs.cleanup import remove
 from hangar.devenvs.monitor import series
 from hangar.devenvs.schemas import (
     DevEnvCreate,
     DevEnvPage,
     DevEnvRead,
+    IdlePolicyRead,
+    IdlePolicyWrite,
     MonitorSeries,
     PortExpose,
     ScheduleUpdate,
     TrainingDraft,
 )
+from hangar.images import making
+from hangar.images.schemas import ImageMake, ImageRead
 from hangar.jobs.access import JobAccess, access_job, access_workspace_ref, visible_jobs
 from hangar.workloads.orm import Workload
 
 devenvs = APIRouter(prefix="/api/v1/devenvs", tags=["devenvs"])
+idle_policies = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/idle-policy", tags=["devenvs"])
 KIND = service.KIND
 
 
@@ -48,6 +53,7 @@ Starter = Annotated[JobAccess, Depends(env_gate("devenv.start"))]
 Stopper = Annotated[JobAccess, Depends(env_gate("devenv.stop"))]
 Deleter = Annotated[JobAccess, Depends(env_gate("devenv.delete"))]
 Trainer = Annotated[JobAccess, Depends(env_gate("devenv.start_training"))]
+ImageMaker = Annotated[JobAccess, Depends(env_gate("devenv.make_image"))]
 SourceQuery = Annotated[Literal["api", "cli", "console"], Query(description="Creation source.")]
 
 
@@ -183,3 +189,42 @@ def monitor(
 ) -> MonitorSeries:
     """CPU, memory and GPU samples of the last ``minutes`` (spec 03 §1.8)."""
     return series(session, gate.job.id, minutes=minutes)
+
+
+@devenvs.post(
+    "/{env_id}/image", name="devenv.make_image", response_model=ImageRead, status_code=202
+)
+def make_image(
+    session: SessionDep, settings: SettingsDep, gate: ImageMaker, body: ImageMake
+) -> ImageRead:
+    """Queue an image of the software installed in the environment (spec 03 §1.7): not
+    /work/home, /work/cache or mounts. ``GET /api/v1/images/<id>`` follows its status."""
+    env = service.env_row(session, gate.job)
+    image = making.do_request(
+        session, gate.actor, home=settings.home, workload=gate.job, image_id=env.runtime_id,
+        ide=env.ide, name=body.name, description=body.description,
+    )  # fmt: skip
+    return ImageRead.model_validate(image)
+
+
+@idle_policies.get("", response_model=IdlePolicyRead)
+def get_idle_policy(session: SessionDep, actor: CurrentActor, workspace_id: str) -> IdlePolicyRead:
+    """The workspace's idle-shutdown policy; 404 when it has none."""
+    ws = policy.workspace_for_policy(session, actor, workspace_id, write=False)
+    return IdlePolicyRead.model_validate(policy.get_policy(session, ws))
+
+
+@idle_policies.put("", name="devenv.idle_policy.set", response_model=IdlePolicyRead)
+def set_idle_policy(
+    session: SessionDep, actor: CurrentActor, workspace_id: str, body: IdlePolicyWrite
+) -> IdlePolicyRead:
+    """Set it (workspace admins). ``locked``: users can neither lengthen nor turn off the
+    timeout, nor postpone a stop with "keep alive"; it applies at the loop's next pass."""
+    ws = policy.workspace_for_policy(session, actor, workspace_id, write=True)
+    return IdlePolicyRead.model_validate(policy.do_set_policy(session, actor, ws, body))
+
+
+@idle_policies.delete("", name="devenv.idle_policy.clear", status_code=204)
+def clear_idle_policy(session: SessionDep, actor: CurrentActor, workspace_id: str) -> None:
+    ws = policy.workspace_for_policy(session, actor, workspace_id, write=True)
+    policy.do_clear_policy(session, ws)

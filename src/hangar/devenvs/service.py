@@ -31,6 +31,7 @@ from hangar.devenvs.states import status
 from hangar.devenvs.tools import code_server_path
 from hangar.errors import Conflict, ValidationFailed
 from hangar.images import service as images
+from hangar.images.orm import Image
 from hangar.jobs.access import JobAccess, access_workspace_for_create
 from hangar.jobs.schemas import RestartPolicy
 from hangar.jobs.service import run_handles
@@ -236,9 +237,12 @@ def do_start(
         files = sshd.prepare(ssh_dir(settings.home, workload.id), keys=env.ssh_keys)
         sshd_argv = sshd.command(files, port=env.ssh_port)  # 0.0.0.0: users connect from afar
         spec["sandbox"] = sshd.sandbox_needs(files).as_spec()
+    image = session.get(Image, env.runtime_id) if env.runtime_id else None
+    layer_dirs = images.layer_paths(session, image) if image is not None else []
+    spec["image_layers"], spec["software"] = [str(p) for p in layer_dirs], True
     plan = launch.plan(
         workload_id=workload.id, ide=env.ide, port=env.ide_port, secret=env.secret,
-        code_server_exe=exe, sshd=sshd_argv,
+        code_server_exe=exe, sshd=sshd_argv, image_layers=len(layer_dirs),
     )  # fmt: skip
     workload.spec = {**spec, "launch_env": plan.env}
     now = utcnow()
@@ -246,7 +250,7 @@ def do_start(
     env.idle_warned_at = None
     if env.stopped_at is not None and env.cache_purged_at is None:
         do_note(session, workload, "info", "/work/cache kept since the last stop is restored")
-    env.stopped_at = env.cache_purge_notified_at = None
+    env.stopped_at = env.cache_purge_notified_at = env.cache_purged_at = None
     workload.submitted_at = now
     do_transition(
         session, workload, "restart",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hangar.db.base import Base, UTCDateTime, new_id, utcnow
@@ -31,8 +31,10 @@ class Image(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     parent_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     path: Mapped[str] = mapped_column(String(512), default="")
-    status: Mapped[str] = mapped_column(String(16), default="ready")  # building | ready | failed
+    # building | ready | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="ready")
     status_reason: Mapped[str] = mapped_column(String(512), default="")
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     source_workload_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     source: Mapped[str] = mapped_column(String(32), default="preset")  # preset | jupyterlab | ...
     created_by: Mapped[str | None] = mapped_column(String(16), nullable=True)

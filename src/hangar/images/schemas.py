@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from hangar.tenancy.schemas import Output
+from pydantic import Field
+
+from hangar.tenancy.schemas import Input, Output
 
 
 class ImageRead(Output):
@@ -18,4 +21,14 @@ class ImageRead(Output):
     status_reason: str
     source: str
     parent_id: str | None
+    source_workload_id: str | None
+    size_bytes: int
+    created_by: str | None
     created_at: datetime
+
+
+class ImageMake(Input):
+    """ "Make image" from a dev environment: a new image, or a new version of one you have."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64, description="Rule N1.")]
+    description: Annotated[str, Field(max_length=256)] = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from hangar.errors import Conflict, NotFound
@@ -40,14 +40,19 @@ def visible(actor: Actor) -> ColumnElement[bool]:
 
 
 def resolve(session: Session, actor: Actor, ref: str | None) -> Image:
-    """An image by id or name (newest version); the preset one when ``ref`` is empty."""
+    """An image by id, ``name:V<n>`` or name (its newest ready version, else its newest);
+    the preset one when ``ref`` is empty."""
     preset = ensure_presets(session)
     if not ref:
         return preset
+    name, _, version = ref.partition(":V")
+    by_name = Image.name == name
+    if version.isdigit():
+        by_name = and_(by_name, Image.version == int(version))
     found = session.scalar(
         select(Image)
-        .where(visible(actor), or_(Image.id == ref, Image.name == ref))
-        .order_by(Image.version.desc())
+        .where(visible(actor), or_(Image.id == ref, by_name))
+        .order_by((Image.status == "ready").desc(), Image.version.desc())
         .limit(1)
     )
     if found is None:

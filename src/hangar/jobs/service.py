@@ -17,6 +17,7 @@ from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
 from hangar.db.base import utcnow
 from hangar.errors import Conflict
+from hangar.images import service as images
 from hangar.jobs.access import JobAccess, access_workspace_for_create
 from hangar.jobs.logs import attempt_handles
 from hangar.jobs.schemas import JOB_NAME_MAX, JobCopy, NodeResources, TrainingJobCreate
@@ -45,6 +46,9 @@ def do_create_job(
     ws = access_workspace_for_create(session, actor, data.workspace_id)
     pool = check_pool(session, actor=actor, ws=ws, quota_ref=data.quota_id, queue_ref=data.queue_id)
     spec = build_spec(data, check_resources(session, pool=pool, res=data.resources))
+    if data.image:  # a custom image's layers are shown at /work/image/<i>, on PYTHONPATH
+        image = images.resolve(session, actor, data.image)
+        spec["image_layers"] = [str(p) for p in images.layer_paths(session, image)]
     check_admissible(session, pool=pool, ws=ws, spec=spec)
     now = utcnow()
     job = Workload(

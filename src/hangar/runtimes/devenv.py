@@ -2,7 +2,10 @@
 
 Runs inside the environment's sandbox as ``python -m hangar.runtimes.devenv``. Its plan
 comes from ``HANGAR_DEVENV`` (JSON, written by the server at start): ``ide`` and optional
-``sshd`` argument lists. Why a process and not a shell line: when the IDE exits, sshd must
+``sshd`` argument lists, and ``software`` (the number of image layers): the environment's
+software layer is made ready and put first on ``PATH`` before anything starts.
+
+Why a process and not a shell line: when the IDE exits, sshd must
 go too (a node is finished only when none of its processes is left), and SIGTERM from a
 stop must reach both at once so that the IDE can save state within the grace period.
 """
@@ -15,13 +18,18 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
+
+from hangar.runtimes import software
 
 POLL_SECONDS = 0.2
 
 
 def main() -> int:
     plan = json.loads(os.environ["HANGAR_DEVENV"])
+    if plan.get("software") is not None:
+        prepare_software(int(plan["software"].get("layers", 0)))
     children: list[subprocess.Popen[bytes]] = []
     if plan.get("sshd"):
         children.append(subprocess.Popen(plan["sshd"]))  # noqa: S603 - argv from the server
@@ -47,6 +55,15 @@ def main() -> int:
             child.kill()
     print(f"hangar: the IDE exited with status {ide.returncode}", file=sys.stderr)
     return int(ide.returncode or 0)
+
+
+def prepare_software(layer_count: int) -> None:
+    """The IDE, its terminals and kernels (and SSH sessions) run on the software layer."""
+    work = Path(os.environ.get("HANGAR_WORK_DIR", "/work"))
+    prefix = work / "software"
+    layers = [str(work / "image" / str(i) / "site-packages") for i in range(layer_count)]
+    software.ensure(prefix, layers)
+    software.activate(prefix, os.environ)
 
 
 if __name__ == "__main__":

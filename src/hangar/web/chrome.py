@@ -31,6 +31,7 @@ QUOTAS = NavEntry("Quotas", "/quotas", "quota.access")
 # Jobs live in workspaces: everyone may open the page; the matrix filters what it shows.
 DEVENVS = NavEntry("Dev environments", "/devenvs", "workspace.list")
 JOBS = NavEntry("Jobs", "/jobs", "workspace.list")
+IMAGES = NavEntry("Images", "/images", "workspace.list")
 QUEUE = NavEntry("Queue", "/queue", "quota.access")
 USERS = NavEntry("Users", "/users", "user.update")
 GROUPS = NavEntry("Groups", "/groups", "group.list")
@@ -38,8 +39,8 @@ LIMITS = NavEntry("Limits", "/limits", "settings.view")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, QUEUE, USERS, GROUPS, LIMITS, TOKENS, AUDIT,
-       ACCOUNT)  # fmt: skip
+NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, QUEUE, USERS, GROUPS, LIMITS, TOKENS,
+       AUDIT, ACCOUNT)  # fmt: skip
 
 
 @dataclass(frozen=True)

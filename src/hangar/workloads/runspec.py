@@ -8,6 +8,9 @@ the filesystem contract under the server's home: ``users/<id>/home``,
 ``workspaces/<id>/share`` and, for kinds that keep one (``spec["cache"]``: dev environments),
 ``devenvs/<id>/cache``. ``spec["launch_env"]`` holds variables the platform sets for a kind's
 launcher (e.g. a dev environment's IDE plan); they join the user's ``env``.
+``spec["image_layers"]`` lists the host directories of the workload's image layers and
+``spec["software"]`` gives a dev environment its software layer, ``devenvs/<id>/software``
+(see :mod:`hangar.images.layers`).
 ``spec["sandbox"]`` (``capabilities``, ``empty_dirs``, ``overlays``: target → host path) is
 what the platform asks the sandbox to add for a daemon of the kind (a dev environment's
 sshd); users never set it. It becomes :class:`RunSpec`'s fields of the same names.
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hangar.backends.spec import NodePlacement, NodeResources, RunSpec
+from hangar.images.layers import software_host_dir
 from hangar.workloads.orm import Run, RunNode, Workload
 
 
@@ -89,6 +93,8 @@ def build_run_spec(
         capabilities=tuple(sandbox.get("capabilities", ())),
         empty_dirs=tuple(sandbox.get("empty_dirs", ())),
         overlays={str(t): Path(h) for t, h in dict(sandbox.get("overlays", {})).items()},
+        image_layers=tuple(Path(p) for p in spec.get("image_layers", ())),
+        software_dir=software_host_dir(home, workload.id) if spec.get("software") else None,
     )
 
 

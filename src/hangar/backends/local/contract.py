@@ -7,6 +7,8 @@
 ``/work/cache``                    per-environment cache       read-write
 ``/work/share/<workspace>``        the workspace's share       read-write
 ``/work/mount/<kind>/<name>``      datasets, models, code      read-only unless the mount says so
+``/work/image/<i>``                image layers, newest first  read-only
+``/work/software``                 a dev environment's layer   read-write
 =================================  ==========================  ==========
 
 Sandboxed, these are bind mounts at exactly those paths. Unsandboxed, the node gets a *view*
@@ -55,6 +57,14 @@ def contract_binds(spec: RunSpec) -> list[ContractBind]:
         ContractBind(host=m.host_path, target=m.contract_path, read_only=m.read_only)
         for m in spec.mounts
     )
+    binds.extend(
+        ContractBind(host=layer, target=CONTRACT_ROOT / "image" / str(i), read_only=True)
+        for i, layer in enumerate(spec.image_layers)
+    )
+    if spec.software_dir is not None:
+        binds.append(
+            ContractBind(host=spec.software_dir, target=CONTRACT_ROOT / "software", read_only=False)
+        )
     return binds
 
 
@@ -62,8 +72,9 @@ def prepare_host_dirs(spec: RunSpec) -> None:
     """Create the run's own areas; refuse when a shared directory or mount is missing."""
     for path in (spec.home_dir, spec.output_dir, spec.output_dir / CHECKPOINT_SUBDIR):
         path.mkdir(parents=True, exist_ok=True)
-    if spec.cache_dir is not None:
-        spec.cache_dir.mkdir(parents=True, exist_ok=True)
+    for kept in (spec.cache_dir, spec.software_dir):
+        if kept is not None:
+            kept.mkdir(parents=True, exist_ok=True)
     missing = [str(b.host) for b in contract_binds(spec) if not b.host.is_dir()]
     if missing:
         raise LaunchRejected(

@@ -4,7 +4,9 @@
    ``PYTHONUNBUFFERED=1`` (logs stream live), and for multi-node runs on one host
    ``GLOO_SOCKET_IFNAME=lo`` / ``NCCL_SOCKET_IFNAME=lo``. Nothing of the server's own
    environment leaks in (it holds secrets).
-2. **the user's** ``RunSpec.env``.
+2. **the user's** ``RunSpec.env``, then the image layers' ``PYTHONPATH`` and ``PATH`` in front
+   (:func:`hangar.images.layers.workload_environment`; not for dev environments, whose
+   software layer adds them).
 3. **injected**, never overridable: ``HANGAR_*`` (run id, workload, user, workspace, API URL,
    run token, work/output/checkpoint dirs, node rank), ``CUDA_VISIBLE_DEVICES`` (device UUIDs;
    empty for CPU-only nodes, so they see no GPU), the NVIDIA MPS limits for vGPU slices, and
@@ -24,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from hangar.backends.local.contract import CHECKPOINT_SUBDIR
 from hangar.backends.spec import MIB, NodePlacement, RunSpec
+from hangar.images.layers import workload_environment
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -54,6 +57,8 @@ def node_environment(
     if spec.node_count > 1:
         env.update(GLOO_SOCKET_IFNAME="lo", NCCL_SOCKET_IFNAME="lo")
     env.update(spec.env)
+    if spec.software_dir is None:  # a dev environment's software layer adds them itself
+        workload_environment(str(work_root), len(spec.image_layers), env)
     env.update(_hangar_vars(spec, placement, work_root))
     env.update(_gpu_vars(placement))
     if mps_pipe_dir and any(d.is_slice for d in placement.devices):

@@ -13,7 +13,7 @@ from hangar.cli.commands.jobs import _env, _pick, _spec, _workspace
 from hangar.cli.context import HangarTyper, OutputOpt, YesOpt, connect, output_format
 from hangar.cli.output import Column, done, emit, record, say, table
 from hangar.client import HangarClient
-from hangar.devenvs.schemas import DevEnvRead, DevEnvSummary
+from hangar.devenvs.schemas import DevEnvRead, DevEnvSummary, IdlePolicyRead
 
 app = HangarTyper(help="Dev environments: create, start, open, stop, delete, keep alive.")
 
@@ -268,3 +268,54 @@ def train(env: EnvArg, output: OutputOpt = None) -> None:
     with connect() as client:
         draft = client.devenvs.training_draft(client.devenvs.find(env).id)
     emit(output_format(output), draft, lambda: record(list(draft.model_dump().items())))
+
+
+policy_app = HangarTyper(help="A workspace's idle-shutdown policy (workspace admins set it).")
+app.add_typer(policy_app, name="policy", no_args_is_help=True)
+
+
+def show_policy(found: IdlePolicyRead) -> None:
+    record(
+        [
+            ("Idle stop", f"after {found.idle_minutes} min"),
+            ("Locked", "yes: users cannot lengthen it, turn it off or keep alive"
+             if found.locked else "no: a default users may change"),
+            ("GPU busy above", f"{found.gpu_busy_percent} %"),
+            ("Updated", found.updated_at),
+        ]
+    )  # fmt: skip
+
+
+@policy_app.command("show")
+def policy_show(workspace: WsOpt = None, output: OutputOpt = None) -> None:
+    """The workspace's policy."""
+    with connect() as client:
+        found = client.devenvs.idle_policy(_workspace(client, workspace))
+    emit(output_format(output), found, lambda: show_policy(found))
+
+
+@policy_app.command("set")
+def policy_set(
+    idle_minutes: Annotated[int, typer.Option(help="Stop after this many idle minutes (≥ 5).")],
+    locked: Annotated[bool, typer.Option(help="Users cannot override it.")] = False,
+    gpu_busy_percent: Annotated[
+        int, typer.Option(help="GPU use above this counts as activity.")
+    ] = 10,
+    workspace: WsOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Set the workspace's idle-shutdown policy."""
+    with connect() as client:
+        found = client.devenvs.set_idle_policy(
+            _workspace(client, workspace), idle_minutes=idle_minutes, locked=locked,
+            gpu_busy_percent=gpu_busy_percent,
+        )  # fmt: skip
+    emit(output_format(output), found, lambda: show_policy(found))
+
+
+@policy_app.command("clear")
+def policy_clear(workspace: WsOpt = None, output: OutputOpt = None) -> None:
+    """Remove the policy: environments stop when idle only if they set it themselves."""
+    with connect() as client:
+        client.devenvs.clear_idle_policy(_workspace(client, workspace))
+    done(output_format(output), "Idle policy removed.")

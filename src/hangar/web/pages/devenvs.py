@@ -38,7 +38,9 @@ from hangar.devenvs.schemas import (
 from hangar.devenvs.states import FAILED, NOT_STARTED, RUNNING, STARTING, STOPPING
 from hangar.devenvs.tools import code_server_path
 from hangar.errors import Conflict, NotFound, PermissionDenied
+from hangar.images import making
 from hangar.images.orm import Image
+from hangar.images.schemas import ImageMake
 from hangar.images.service import ensure_presets, visible
 from hangar.jobs.access import JobAccess, access_job, access_workspace_for_create, visible_jobs
 from hangar.jobs.options import caps_of, form_options
@@ -56,7 +58,7 @@ Box = Annotated[str, Form()]
 KIND = service.KIND
 LABEL = "dev environment"
 ACTIONS = {"start": "devenv.start", "stop": "devenv.stop", "delete": "devenv.delete",
-           "train": "devenv.start_training"}  # fmt: skip
+           "train": "devenv.start_training", "make_image": "devenv.make_image"}  # fmt: skip
 ROW_TARGET = "env-"  # list rows are <tr id="env-<id>">
 MONITOR_MINUTES = 60
 
@@ -445,6 +447,28 @@ def expose_port(
     data = parse(PortExpose, port=port.strip())
     service.do_expose_port(session, access=gate, port=data.port)
     flash = f"Port {data.port} is exposed at /dev/{gate.job.id}/ports/{data.port}/."
+    return _answer(request, session, settings, gate, flash, with_settings=True)
+
+
+@router.post("/{env_id}/image", name="devenv.make_image")
+def make_image(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    env_id: str,
+    name: Box = "",
+    description: Box = "",
+) -> Response:
+    """Queue an image of the environment's installed software (spec 03 §1.7)."""
+    gate = _gate(session, actor, env_id, "devenv.make_image", write=True)
+    data = parse(ImageMake, name=name, description=description)
+    env = service.env_row(session, gate.job)
+    image = making.do_request(
+        session, actor, home=settings.home, workload=gate.job, image_id=env.runtime_id,
+        ide=env.ide, name=data.name, description=data.description,
+    )  # fmt: skip
+    flash = f"Making image {image.name}:V{image.version}: follow it on the Images page."
     return _answer(request, session, settings, gate, flash, with_settings=True)
 
 
