@@ -78,7 +78,8 @@ def test_jupyterlab_through_the_proxy_with_persistent_home(live: Hangar) -> None
     user, other = h.user_api("outsider")
     h.add_member(other_ws["id"], user["id"], "developer")
     assert other.get(f"/dev/{env['id']}/api/status").status_code == 404
-    anonymous = h.client.get(f"/dev/{env['id']}/api/status")  # a browser: the login form
+    browser = {"Accept": "text/html"}
+    anonymous = h.client.get(f"/dev/{env['id']}/api/status", headers=browser)  # the login form
     assert "login-form" in anonymous.text and "kernels" not in anonymous.text
     # Hangar's credentials never reach JupyterLab; its token is never shown.
     detail = admin.call("GET", f"{DEVENVS}/{env['id']}")

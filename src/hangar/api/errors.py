@@ -81,11 +81,23 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
+def _wants_page(request: Request) -> bool:
+    """Console pages for browsers; JSON for the API, and on the IDE proxy (``/dev/``) for
+    scripts: callers with an API token, or that do not accept HTML."""
+    path = request.url.path
+    if path.startswith("/api/"):
+        return False
+    if path.startswith("/dev/"):
+        scripted = request.headers.get("authorization", "").lower().startswith("bearer ")
+        return not scripted and "text/html" in request.headers.get("accept", "")
+    return True
+
+
 def install(app: FastAPI, html: HtmlRenderer | None = None) -> None:
     """Register handlers. ``html`` may render console pages for non-API paths."""
 
     def respond(request: Request, err: HangarError) -> Response:
-        if html is not None and not request.url.path.startswith("/api/"):
+        if html is not None and _wants_page(request):
             rendered = html(request, err)
             if rendered is not None:
                 return rendered

@@ -34,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hangar.api.deps import SAFE_METHODS, SESSION_COOKIE, app_state
 from hangar.api.state import AppState
-from hangar.devenvs import code_server, launch
+from hangar.devenvs import code_server, launch, probes
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.service import KIND
 from hangar.errors import Conflict, HangarError, NotAuthenticated, NotFound, PermissionDenied
@@ -45,6 +45,7 @@ from hangar.tenancy import auth
 from hangar.tenancy.access import Actor
 from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import Workload
+from hangar.workloads.service import current_handle
 
 gateway = APIRouter(include_in_schema=False)
 HANGAR_COOKIES = frozenset({SESSION_COOKIE, "hangar_csrf"})
@@ -72,10 +73,13 @@ def resolve(state: AppState, caller: Caller, env_id: str, port: int | None) -> U
     """The upstream for the caller, or a HangarError (404 for anyone not allowed)."""
     with state.sessions() as session:
         actor = _actor(session, caller)
-        gate = access_job(
-            session, actor, env_id, "devenv.start", write=False, kind=KIND,
-            label="dev environment",
-        )  # fmt: skip
+        try:
+            gate = access_job(
+                session, actor, env_id, "devenv.start", write=False, kind=KIND,
+                label="dev environment",
+            )  # fmt: skip
+        except PermissionDenied:  # a workspace member who may not open it: as if it did not exist
+            raise NotFound.of("dev environment", env_id) from None
         workload: Workload = gate.job
         env = session.get(DevEnvironment, env_id)
         assert env is not None
@@ -93,6 +97,12 @@ def resolve(state: AppState, caller: Caller, env_id: str, port: int | None) -> U
                     f"(`hangar dev port {workload.name} {port}`)",
                     fields={"port": "not exposed"},
                 )
+            if not _listens(state, session, workload, port):
+                raise Conflict(
+                    f"nothing in '{workload.name}' listens on port {port}: start your server "
+                    f"in the environment on 0.0.0.0:{port}, then reload",
+                    fields={"port": "not listening"},
+                )
             return Upstream(
                 host="127.0.0.1", port=port, public_prefix=launch.ports_prefix(env_id, port),
                 strip_prefix=True, drop_cookies=drop, drop_headers=never,
@@ -108,6 +118,18 @@ def resolve(state: AppState, caller: Caller, env_id: str, port: int | None) -> U
             strip_prefix=True, drop_cookies=drop, drop_headers=never,
             inject_cookies=code_server.auth_cookies(env.secret),
         )  # fmt: skip
+
+
+def _listens(state: AppState, session: Session, workload: Workload, port: int) -> bool:
+    """Whether the port's listener is the environment's own (see :func:`probes.listens_on`)."""
+    handle = current_handle(session, workload)
+    if handle is None:
+        return False
+    try:
+        observed = state.backend.poll(handle)
+    except HangarError:
+        return False
+    return any(probes.listens_on(node.pid, port) for node in observed.nodes)
 
 
 def _same_origin(headers: Mapping[str, str]) -> bool:

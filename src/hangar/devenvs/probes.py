@@ -97,15 +97,31 @@ def processes(pid: int | None) -> list[psutil.Process]:
         return []
 
 
+def listens_on(pid: int | None, port: int) -> bool:
+    """Whether one of the environment's processes listens on TCP ``port``. Environments
+    share the host's network: without this check, exposing a port would reach whatever
+    listens there, another user's server included."""
+    for proc in processes(pid):
+        try:
+            sockets = proc.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+               for c in sockets):  # fmt: skip
+            return True
+    return False
+
+
 def ssh_sessions(pid: int | None) -> int:
-    """Open SSH sessions: sshd names its per-session processes ``sshd: <user>@<tty>``."""
+    """Open SSH sessions: sshd names its per-session processes ``sshd: <user>@<tty>``
+    (``sshd-session: ...`` from OpenSSH 9.8 on)."""
     count = 0
     for proc in processes(pid):
         try:
             line = " ".join(proc.cmdline())
         except psutil.Error:
             continue
-        if line.startswith("sshd: ") and "@" in line:
+        if line.startswith(("sshd: ", "sshd-session: ")) and "@" in line:
             count += 1
     return count
 

@@ -437,7 +437,12 @@ def allocate_ports(session: Session, settings: Settings, *, count: int) -> list[
     for ide_port, ssh_port in rows:
         held.update(p for p in (ide_port, ssh_port) if p)
     found: list[int] = []
-    for port in range(settings.devenv_port_min, settings.devenv_port_max + 1):
+    low, high = settings.devenv_port_min, settings.devenv_port_max
+    # From a random point of the range: a port freed a moment ago (its IDE still shutting
+    # down) or probed by another server on the host at the same time is rarely picked again.
+    start = secrets.randbelow(high - low + 1)
+    for offset in range(high - low + 1):
+        port = low + (start + offset) % (high - low + 1)
         if port not in held and port_is_free(port):
             found.append(port)
             if len(found) == count:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from hangar.backends.state import RunHandle
 from hangar.db.base import utcnow
 from hangar.workloads.lifecycle import Rule, State, transition
 from hangar.workloads.orm import Run, RunNode, UsageInterval, Workload, WorkloadEvent
@@ -85,6 +86,17 @@ def current_run(session: Session, workload: Workload) -> Run | None:
     return session.scalar(
         select(Run).where(Run.workload_id == workload.id).order_by(Run.number.desc()).limit(1)
     )
+
+
+def current_handle(session: Session, workload: Workload) -> RunHandle | None:
+    """The backend handle of the workload's current run (its first node), if launched."""
+    run = current_run(session, workload)
+    if run is None:
+        return None
+    node = session.scalar(
+        select(RunNode).where(RunNode.run_id == run.id).order_by(RunNode.rank).limit(1)
+    )
+    return RunHandle.from_dict(node.handle) if node and node.handle.get("run_id") else None
 
 
 def usage_key(node: RunNode, segment: int) -> str:
