@@ -14,6 +14,7 @@ JupyterLab and code-server started by the scheduler, run reconciler and local ba
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,6 +160,10 @@ def test_code_server_answers_through_the_proxy(live: Live, stranger: Stranger) -
     page = admin.get(prefix, follow_redirects=True)
     assert page.status_code == 200 and "workbench.js" in page.text, page.text[:300]
     assert str(page.url).startswith(f"{live.url}{prefix}?folder=")
+    # Its first start seeded the default user settings (no Welcome page, no update checks).
+    home = live.settings.home / "users" / env["created_by"] / "home"
+    seeded = json.loads((home / ".local/share/code-server/User/settings.json").read_text())
+    assert seeded["workbench.startupEditor"] == "none"
     # The environment's secret never reaches a client.
     assert all("code-server-session" not in c for c in page.headers.get_list("set-cookie"))
     assert stranger.api.get(f"{prefix}healthz").status_code == 404

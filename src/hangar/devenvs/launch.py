@@ -65,6 +65,7 @@ def plan(
     """The launcher plan for one start of the environment; the IDE runs on the environment's
     software layer over ``image_layers`` image layers (:mod:`hangar.runtimes.software`)."""
     env: dict[str, str] = {}
+    seed: dict[str, str] = {}  # files written once, when missing (the user may change them)
     if ide == "jupyterlab":
         argv = jupyter_argv(workload_id=workload_id, port=port)
         env["JUPYTER_TOKEN"] = secret
@@ -75,6 +76,10 @@ def plan(
             executable=str(code_server_exe), port=port, password=secret, home=WORK_HOME
         )
         env.update(code_server.environment(password=secret, home=WORK_HOME))
+        settings = json.dumps(dict(code_server.DEFAULT_USER_SETTINGS), indent=2)
+        seed[code_server.user_settings_path(WORK_HOME)] = settings + "\n"
     software = {"layers": image_layers}
-    env["HANGAR_DEVENV"] = json.dumps({"ide": argv, "sshd": sshd, "software": software})
+    env["HANGAR_DEVENV"] = json.dumps(
+        {"ide": argv, "sshd": sshd, "software": software, "seed": seed}
+    )
     return LaunchPlan(env=env)

@@ -3,7 +3,8 @@
 Runs inside the environment's sandbox as ``python -m hangar.runtimes.devenv``. Its plan
 comes from ``HANGAR_DEVENV`` (JSON, written by the server at start): ``ide`` and optional
 ``sshd`` argument lists, and ``software`` (the number of image layers): the environment's
-software layer is made ready and put first on ``PATH`` before anything starts.
+software layer is made ready and put first on ``PATH`` before anything starts; ``seed``
+maps paths to default files written when missing (code-server's first user settings).
 
 Why a process and not a shell line: when the IDE exits, sshd must
 go too (a node is finished only when none of its processes is left), and SIGTERM from a
@@ -28,6 +29,7 @@ POLL_SECONDS = 0.2
 
 def main() -> int:
     plan = json.loads(os.environ["HANGAR_DEVENV"])
+    seed_files(plan.get("seed") or {})
     if plan.get("software") is not None:
         prepare_software(int(plan["software"].get("layers", 0)))
     children: list[subprocess.Popen[bytes]] = []
@@ -55,6 +57,15 @@ def main() -> int:
             child.kill()
     print(f"hangar: the IDE exited with status {ide.returncode}", file=sys.stderr)
     return int(ide.returncode or 0)
+
+
+def seed_files(files: dict[str, str]) -> None:
+    """Write each file that does not exist yet (default IDE settings the user may change)."""
+    for name, text in files.items():
+        path = Path(name)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
 
 
 def prepare_software(layer_count: int) -> None:
