@@ -49,7 +49,10 @@ print(sys.prefix, done.returncode, done.stderr[-2000:])
 def live(tmp_path: Path, db_url: str) -> Iterator[Hangar]:
     settings = support.test_settings(tmp_path / "home", db_url, devenv_loop_seconds=3600)
     with running_hangar(settings) as h:
-        yield h
+        try:
+            yield h
+        finally:
+            delete_every_env(h)
 
 
 def running_env(h: Hangar, name: str, **changes: Any) -> dict[str, Any]:
@@ -112,7 +115,6 @@ def test_an_installed_package_becomes_an_image_that_environments_and_jobs_use(
     [attempt] = job["runs"]
     log = h.admin.call("GET", f"{JOBS}/{job['id']}/runs/{attempt['id']}/logs")["data"]
     assert job["state"] == "SUCCEEDED" and "job 42" in log, log
-    support_cleanup(h)
 
 
 def test_bad_requests_are_refused_and_a_cancelled_build_leaves_nothing(live: Hangar) -> None:
@@ -137,11 +139,10 @@ def test_bad_requests_are_refused_and_a_cancelled_build_leaves_nothing(live: Han
     assert not (h.settings.home / "images" / made["id"]).exists()
     err = assert_error(h.admin.post(DEVENVS, json=env_body(ws["id"], "y", image=made["id"])), 409)
     assert "cancelled" in err["message"]
-    support_cleanup(h)
 
 
-def support_cleanup(h: Hangar) -> None:
-    """Stop every environment so that no IDE outlives the test."""
+def delete_every_env(h: Hangar) -> None:
+    """Delete every environment, even after a failure, so that no IDE outlives the test."""
     for env in h.admin.call("GET", f"{DEVENVS}?limit=500")["items"]:
         h.admin.delete(f"{DEVENVS}/{env['id']}")
     loop = DevEnvLoop(h.state.sessions, h.state.backend, h.settings)

@@ -142,6 +142,8 @@ def test_a_scheduled_stop_fires_at_its_time(live: Hangar) -> None:
     schedule = f"{DEVENVS}/{env_id}/schedule"
     past = admin.put(schedule, json={"stop_at": (utcnow() - timedelta(minutes=1)).isoformat()})
     assert "in the past" in assert_error(past, 422)["message"]
+    naive = admin.put(schedule, json={"stop_at": "2001-01-01T00:00:00"})  # no zone: UTC
+    assert "in the past" in assert_error(naive, 422)["message"]
     stop_at = soon() + timedelta(hours=1)
     env = admin.call("PUT", schedule, json={"stop_at": stop_at.isoformat()})
     assert at(env["idle"]["stop_at"]) == stop_at and env["idle"]["idle_minutes"] is None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from hangar.jobs.schemas import (
     EventRead,
@@ -23,6 +23,16 @@ IDE_LABELS = {"jupyterlab": "JupyterLab", "code-server": "VS Code"}
 MAX_EXPOSED_PORTS = 10
 IDLE_MINUTES_MAX = 7 * 24 * 60
 Port = Annotated[int, Field(ge=1024, le=65535)]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A time without a zone is UTC (what the CLI and console say)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+StopAt = Annotated[
+    datetime | None, AfterValidator(_as_utc), Field(description="UTC when it has no zone.")
+]
 
 
 class DevEnvCreate(Input):
@@ -43,7 +53,7 @@ class DevEnvCreate(Input):
         str, Field(max_length=20_000, description="OpenSSH public keys, ';'-separated, ≤ 10.")
     ] = ""
     idle_minutes: Annotated[int | None, Field(ge=5, le=IDLE_MINUTES_MAX)] = None
-    stop_at: datetime | None = None
+    stop_at: StopAt = None
     start: bool = Field(default=False, description="Start it right after creating it.")
 
     @field_validator("name")
@@ -61,7 +71,7 @@ class ScheduleUpdate(Input):
     """Idle timeout and scheduled stop; ``null`` clears a setting."""
 
     idle_minutes: Annotated[int | None, Field(ge=5, le=IDLE_MINUTES_MAX)] = None
-    stop_at: datetime | None = None
+    stop_at: StopAt = None
 
 
 class PortExpose(Input):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import webbrowser
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,6 +69,11 @@ def show_env(env: DevEnvRead, base: str = "") -> None:
         say(f"{event.at:%Y-%m-%d %H:%M:%S} {event.kind:<10} {event.message}")
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Typer reads a time without a zone; the options say UTC (the API needs a zone)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 def _keys(values: list[str] | None, files: list[Path] | None) -> str:
     keys = list(values or [])
     for path in files or []:
@@ -131,7 +136,7 @@ def create(
             workspace_id=ws, name=name, ide="code-server" if ide == "code-server" else "jupyterlab",
             image=image, resources=resources, quota_id=quota_id, queue_id=queue_id,
             description=description, env=_env(env), ssh_keys=_keys(ssh_key, ssh_key_file),
-            idle_minutes=idle_minutes, stop_at=stop_at, start=start, source="cli",
+            idle_minutes=idle_minutes, stop_at=_utc(stop_at), start=start, source="cli",
         )  # fmt: skip
         base = server_url(client)
     emit(output_format(output), made, lambda: show_env(made, base))
@@ -237,7 +242,7 @@ def schedule(
     if idle_minutes is not None:
         changes["idle_minutes"] = idle_minutes or None
     if stop_at is not None or clear_stop:
-        changes["stop_at"] = stop_at
+        changes["stop_at"] = _utc(stop_at)
     if not changes:
         raise typer.BadParameter("give --idle-minutes, --stop-at or --clear-stop")
     with connect() as client:

@@ -1,5 +1,6 @@
-"""The dev-environment forms: create, and the idle / scheduled-stop settings. Each keeps its
-boxes as typed and parses them into the API's input model, so errors read like the API's.
+"""The dev-environment forms: create, the idle / scheduled-stop settings and a workspace's
+idle policy. Each keeps its boxes as typed and parses them into the API's input model, so
+errors read like the API's.
 
 Times are typed as UTC (``datetime-local`` boxes have no zone), like the audit filters.
 """
@@ -10,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hangar.devenvs.schemas import DevEnvCreate, ScheduleUpdate, TrainingDraft
+from hangar.devenvs.schemas import DevEnvCreate, IdlePolicyWrite, ScheduleUpdate, TrainingDraft
 from hangar.errors import ValidationFailed
 from hangar.web.forms import blank_to_none, parse
 from hangar.web.pages.job_form import JobForm, parse_env
@@ -82,6 +83,23 @@ class ScheduleForm:
             idle_minutes=blank_to_none(self.idle_minutes),
             stop_at=utc_time("stop_at", self.stop_at),
         )
+
+
+@dataclass(frozen=True)
+class IdlePolicyForm:
+    """A workspace's idle policy (admins); an empty GPU box keeps the API's default."""
+
+    idle_minutes: str = ""
+    locked: str = ""  # a checkbox: sent only when ticked
+    gpu_busy_percent: str = ""
+
+    def to_input(self) -> IdlePolicyWrite:
+        fields: dict[str, Any] = {
+            "idle_minutes": blank_to_none(self.idle_minutes), "locked": bool(self.locked),
+        }  # fmt: skip
+        if gpu := blank_to_none(self.gpu_busy_percent):
+            fields["gpu_busy_percent"] = gpu
+        return parse(IdlePolicyWrite, **fields)
 
 
 def utc_time(field: str, raw: str) -> datetime | None:

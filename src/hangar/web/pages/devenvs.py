@@ -1,8 +1,10 @@
-"""Dev environments in the console (spec 03 §1): the list with its IDE tabs, the create form,
-the detail page (open link, SSH, idle settings, exposed ports, cache retention, events,
-monitoring) and start / stop / delete / keep alive / schedule / ports.
+"""Dev environments in the console (spec 03 §1): the list with its IDE tabs and the
+workspace's idle policy (spec 03 §2, set by its admins), the create form, the detail page
+(open link, SSH, idle settings, exposed ports, cache retention, events, monitoring) and
+start / stop / delete / keep alive / schedule / ports.
 
-Same gates, services and route names as ``/api/v1/devenvs``. Actions answer the fragment
+Same gates, services and route names as ``/api/v1/devenvs`` (and its workspaces'
+``idle-policy``). Actions answer the fragment
 that sent them: a list row (``HX-Target: env-<id>``) or the detail section. Rows and the
 detail section reload themselves while an environment starts or stops; the monitoring card
 reloads every 15 s. Charts are inline SVG drawn here: the CSP allows no chart scripts.
@@ -11,8 +13,6 @@ reloads every 15 s. Charts are inline SVG drawn here: the CSP allows no chart sc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
@@ -22,17 +22,14 @@ from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, app_state
 from hangar.config import Settings
-from hangar.db.base import utcnow
-from hangar.devenvs import reads, service, training
+from hangar.devenvs import policy, reads, service, training
 from hangar.devenvs.cleanup import remove
-from hangar.devenvs.monitor import series
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.schemas import (
     IDE_LABELS,
     IDLE_MINUTES_MAX,
     DevEnvRead,
     DevEnvSummary,
-    MonitorSeries,
     PortExpose,
 )
 from hangar.devenvs.states import FAILED, NOT_STARTED, RUNNING, STARTING, STOPPING
@@ -49,7 +46,15 @@ from hangar.tenancy.matrix import Role
 from hangar.tenancy.orm import Workspace
 from hangar.web.chrome import Chrome, PageChrome
 from hangar.web.forms import parse
-from hangar.web.pages.devenv_form import SSH_NOTE, DevEnvForm, ScheduleForm, job_form_of, time_box
+from hangar.web.pages.devenv_charts import MONITOR_MINUTES, monitor_context
+from hangar.web.pages.devenv_form import (
+    SSH_NOTE,
+    DevEnvForm,
+    IdlePolicyForm,
+    ScheduleForm,
+    job_form_of,
+    time_box,
+)
 from hangar.web.templating import render
 from hangar.workloads.orm import Workload
 
@@ -60,7 +65,6 @@ LABEL = "dev environment"
 ACTIONS = {"start": "devenv.start", "stop": "devenv.stop", "delete": "devenv.delete",
            "train": "devenv.start_training", "make_image": "devenv.make_image"}  # fmt: skip
 ROW_TARGET = "env-"  # list rows are <tr id="env-<id>">
-MONITOR_MINUTES = 60
 
 
 # --- gates and helpers --------------------------------------------------------------------
@@ -136,11 +140,53 @@ def list_page(
     roles = workspace_roles(session, actor, ws)
     rows = [_row_context(e, _allowed(actor, roles, e.created_by)) for e in page.items]
     context = {
-        "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "page": page,
+        "chrome": dataclasses.replace(chrome, current_workspace=ws), "page": page,
         "rows": rows, "ides": IDE_LABELS, "filters": {"ide": ide, "name": name, "mine": mine},
         "running": sum(e.status == RUNNING for e in page.items),
+        **_policy_context(session, ws, roles),
     }  # fmt: skip
     return render(request, "devenvs/list.html", context)
+
+
+# --- the workspace's idle policy (a card of the list) -----------------------------------------
+
+
+def _policy_context(session: Session, ws: Workspace, roles: frozenset[Role]) -> dict[str, Any]:
+    """The card: the policy (or none); its form only for the workspace's admins."""
+    return {"ws": ws, "policy": service.policy_of(session, ws.id),
+            "policy_admin": Role.ADMIN in roles, "idle_max": IDLE_MINUTES_MAX}  # fmt: skip
+
+
+def _policy_card(
+    request: Request, session: Session, actor: Actor, ws: Workspace, flash: str
+) -> Response:
+    context = _policy_context(session, ws, workspace_roles(session, actor, ws))
+    return render(request, "devenvs/_policy.html", {**context, "flash": flash})
+
+
+@router.post("/idle-policy", name="devenv.idle_policy.set")
+def set_idle_policy(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    workspace_id: Box = "", idle_minutes: Box = "", locked: Box = "", gpu_busy_percent: Box = "",
+) -> Response:  # fmt: skip
+    ws = policy.workspace_for_policy(session, actor, workspace_id, write=True)
+    form = IdlePolicyForm(idle_minutes, locked, gpu_busy_percent)
+    saved = policy.do_set_policy(session, actor, ws, form.to_input())
+    how = "locked" if saved.locked else "a default users may change"
+    flash = f"Idle policy of '{ws.name}': stop after {saved.idle_minutes} idle minutes, {how}."
+    return _policy_card(request, session, actor, ws, flash)
+
+
+@router.post("/idle-policy/clear", name="devenv.idle_policy.clear")
+def clear_idle_policy(
+    request: Request, session: SessionDep, actor: CurrentActor, workspace_id: Box = ""
+) -> Response:
+    ws = policy.workspace_for_policy(session, actor, workspace_id, write=True)
+    policy.do_clear_policy(session, ws)
+    flash = f"Removed the idle policy of '{ws.name}'."
+    return _policy_card(request, session, actor, ws, flash)
 
 
 def _row(request: Request, session: Session, gate: JobAccess, flash: str | None) -> Response:
@@ -486,96 +532,5 @@ def unexpose_port(
     return _answer(request, session, settings, gate, f"Port {port} is no longer exposed.")
 
 
-# --- monitoring charts --------------------------------------------------------------------
-
-WIDTH, HEIGHT = 240, 48
-
-
-@dataclasses.dataclass(frozen=True)
-class Chart:
-    """One metric of the last hour: a sparkline (SVG polylines) and its numbers as text."""
-
-    title: str
-    latest: str
-    peak: str
-    lines: list[str]  # "x,y x,y ..." per unbroken stretch of samples
-
-
 def _monitor_context(session: Session, workload: Workload) -> dict[str, Any]:
-    data = series(session, workload.id, minutes=MONITOR_MINUTES)
-    res = workload.spec.get("resources") or {}
-    return {
-        "env_id": workload.id, "samples": len(data.at), "minutes": MONITOR_MINUTES,
-        "charts": charts(data, cores=int(res.get("cpu_millicores") or 0) / 1000,
-                         mem_limit=int(res.get("mem_bytes") or 0), now=utcnow()),
-    }  # fmt: skip
-
-
-def charts(data: MonitorSeries, *, cores: float, mem_limit: int, now: datetime) -> list[Chart]:
-    """CPU %, memory used, GPU utilisation and GPU memory of the last hour."""
-    cpu = [float(v) for v in data.cpu_percent]
-    mem = [float(v) for v in data.mem_bytes]
-    gpu = [None if v is None else float(v) for v in data.gpu_util_percent]
-    vram = [None if v is None else float(v) for v in data.gpu_mem_bytes]
-    cores_text = f" ({data.cpu_cores[-1]:g} of {cores:g} cores)" if data.cpu_cores else ""
-    mem_text = f" ({data.mem_percent[-1]:g}% of {_bytes(mem_limit)})" if data.mem_percent else ""
-    at = data.at
-    return [
-        _chart("CPU utilisation", at, cpu, top=100.0, fmt=_percent, note=cores_text, now=now),
-        _chart("Memory used", at, mem, top=float(mem_limit), fmt=_bytes, note=mem_text, now=now),
-        _chart("GPU utilisation", at, gpu, top=100.0, fmt=_percent, note="", now=now),
-        _chart("GPU memory used", at, vram, top=0.0, fmt=_bytes, note="", now=now),
-    ]
-
-
-def _chart(
-    title: str,
-    at: Sequence[datetime],
-    values: Sequence[float | None],
-    *,
-    top: float,
-    fmt: Callable[[float], str],
-    note: str,
-    now: datetime,
-) -> Chart:
-    known = [v for v in values if v is not None]
-    if not known:
-        return Chart(title=title, latest="—", peak="—", lines=[])
-    scale = max(top, *known) or 1.0
-    start = now - timedelta(minutes=MONITOR_MINUTES)
-    window = MONITOR_MINUTES * 60.0
-    lines: list[list[tuple[float, float]]] = [[]]
-    for when, value in zip(at, values, strict=True):
-        if value is None:
-            if lines[-1]:
-                lines.append([])
-            continue
-        x = min(max((when - start).total_seconds() / window, 0.0), 1.0) * WIDTH
-        y = HEIGHT - 1 - (value / scale) * (HEIGHT - 2)
-        lines[-1].append((x, y))
-    stretches = [" ".join(f"{x:.1f},{y:.1f}" for x, y in _visible(pts)) for pts in lines if pts]
-    latest = values[-1]
-    return Chart(
-        title=title,
-        latest="—" if latest is None else fmt(latest) + note,
-        peak=fmt(max(known)),
-        lines=stretches,
-    )
-
-
-def _visible(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """A lone sample is drawn as a short dash, so that it shows."""
-    if len(points) > 1:
-        return points
-    x, y = points[0]
-    return [(max(x - 3, 0.0), y), (max(x - 3, 0.0) + 3, y)]
-
-
-def _percent(value: float) -> str:
-    return f"{value:.0f}%"
-
-
-def _bytes(value: float) -> str:
-    if value >= 2**30:
-        return f"{value / 2**30:.1f} GiB"
-    return f"{value / 2**20:.0f} MiB"
+    return monitor_context(session, workload, minutes=MONITOR_MINUTES)
