@@ -94,8 +94,8 @@ def test_a_new_environment_is_not_started_and_refuses_what_needs_it_running(cli:
     )
     alive = cli.fails(1, "dev", "keep-alive", "cli-nb")
     assert "'cli-nb' is not running; only a running one is kept alive" in alive.stderr
-    closed = cli.fails(2, "dev", "open", "cli-nb", "--print")
-    assert "'cli-nb' is Not started; start it first" in flat(closed.stderr)
+    closed = cli.fails(1, "dev", "open", "cli-nb", "--print")
+    assert "'cli-nb' is Not started: start it first" in flat(closed.stderr)
     never = cli.fails(1, "image", "make", "cli-nb", "--name", "never")
     assert "'cli-nb' has no software of its own yet: start it once" in never.stderr
 

@@ -11,7 +11,7 @@ import typer
 
 from hangar.cli.commands.jobs import _env, _pick, _spec, _workspace
 from hangar.cli.context import HangarTyper, OutputOpt, YesOpt, connect, output_format
-from hangar.cli.output import Column, done, emit, record, say, table
+from hangar.cli.output import Column, done, emit, print_error, record, say, table
 from hangar.client import HangarClient
 from hangar.devenvs.schemas import DevEnvRead, DevEnvSummary, IdlePolicyRead
 
@@ -177,6 +177,8 @@ def start(
             found = client.devenvs.wait_running(found.id)
         base = server_url(client)
     emit(output_format(output), found, lambda: show_env(found, base))
+    if wait and found.state != "RUNNING":
+        raise typer.Exit(1)  # it failed or was stopped meanwhile: shown above
 
 
 @app.command()
@@ -198,7 +200,9 @@ def open_env(
         found = client.devenvs.find(env)
         base = server_url(client)
     if not found.open_url:
-        raise typer.BadParameter(f"'{found.name}' is {found.status}; start it first")
+        print_error(f"dev environment '{found.name}' is {found.status}: start it first "
+                    f"(hangar dev start {found.name} --wait)")  # fmt: skip
+        raise typer.Exit(1)
     url = f"{base}{found.open_url}"
     say(url)
     if not print_only:
