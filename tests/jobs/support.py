@@ -28,8 +28,8 @@ GIB = 1024**3
 
 
 @contextmanager
-def quiet_hangar(home: Path, database_url: str) -> Iterator[Hangar]:
-    settings = test_settings(home, database_url, sandbox="off")
+def quiet_hangar(home: Path, database_url: str, **overrides: Any) -> Iterator[Hangar]:
+    settings = test_settings(home, database_url, **{"sandbox": "off", **overrides})
     state, _first = build_state(settings)
     app = create_app(settings, state)
     client = TestClient(app, base_url="http://127.0.0.1")  # not entered: no lifespan, no loops

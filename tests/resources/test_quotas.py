@@ -20,7 +20,7 @@ def test_create_has_the_spec_defaults(setup: Setup) -> None:
     assert q["spec"]["display"] == "42C_350G_2*H800"
     # RQ5: spec × count is only a total.
     assert q["usage"]["total"] == {
-        "gpus": 4, "cpu_millicores": 84_000, "mem_bytes": 700 * 1024**3,
+        "gpus": 4, "gpu_milli": 0, "cpu_millicores": 84_000, "mem_bytes": 700 * 1024**3,
     }  # fmt: skip
     cluster = setup.admin.call("GET", f"/api/v1/clusters/{setup.cluster['id']}")
     assert (cluster["allocated_gpus"], cluster["unallocated_gpus"]) == (4, 12)

@@ -33,6 +33,7 @@ from hangar.devenvs.service import KIND, do_stop, effective_idle, env_dir, finis
 from hangar.errors import HangarError
 from hangar.workloads.lifecycle import TERMINAL, State
 from hangar.workloads.orm import RunNode, Workload
+from hangar.workloads.requests import granted_uuids
 from hangar.workloads.service import current_run, do_note
 
 log = logging.getLogger("hangar.devenvs")
@@ -122,7 +123,7 @@ class DevEnvLoop:
             purge_notified=env.cache_purge_notified_at is not None,
             purged=env.cache_purged_at is not None,
             deleting=env.delete_requested_at is not None, handle=handle,
-            devices=tuple(node.resources.get("devices") or ()) if node else (),
+            devices=granted_uuids(node.resources) if node else (),
             cores=int(res.get("cpu_millicores") or 0) / 1000,
             mem_bytes=int(res.get("mem_bytes") or 0),
             run_finished_at=run.finished_at if run else None,

@@ -46,6 +46,8 @@ KIND = "ide"
 #: Spec 03 §1.9: only images with this tag support SSH (the preset image has it).
 SSH_TAG = "ssh"
 IDE = WorkloadType.IDE
+#: Totals kept in ``spec["request"]``: whole cards, or a vGPU's share of one (gpu_milli).
+REQUEST_KEYS = ("cpu_millicores", "mem_bytes", "gpus", "gpu_milli")
 Source = Literal["api", "console", "cli"]
 
 
@@ -141,7 +143,7 @@ def do_create(
         check_idle_setting(policy, data.idle_minutes)
     check_stop_at(data.stop_at)
     pool = check_pool(session, actor=actor, ws=ws, quota_ref=data.quota_id, queue_ref=data.queue_id)
-    per_node = check_resources(session, pool=pool, res=data.resources)
+    per_node = check_resources(session, pool=pool, res=data.resources, workload_type=IDE)
     image = images.resolve(session, actor, data.image)
     if keys and SSH_TAG not in image.tags:
         raise ValidationFailed(
@@ -152,7 +154,7 @@ def do_create(
     spec: dict[str, Any] = {
         "command": launch.LAUNCHER, "env": dict(data.env), "mode": "single",
         "node_count": 1, "procs_per_node": 1, "resources": dict(per_node),
-        "request": {k: int(per_node[k]) for k in ("cpu_millicores", "mem_bytes", "gpus")},
+        "request": {k: int(per_node.get(k) or 0) for k in REQUEST_KEYS},
         "restart": RestartPolicy().model_dump(), "image": image.id, "cache": True,
         "ide": data.ide,
     }  # fmt: skip

@@ -11,16 +11,19 @@ DRAFT_COMMAND = "cd /work/home && python train.py"
 
 def draft(env: Workload) -> TrainingDraft:
     """The training-job form pre-filled with the environment's image, variables, resources
-    and pool. Multi-node training needs a job; the terminal runs single-node only (§1.6)."""
+    and pool. Multi-node training needs a job; the terminal runs single-node only (§1.6).
+    Training takes whole cards (spec 02 §9 V1): an environment's virtual GPUs become as many
+    whole cards of their model."""
     spec = env.spec
     res = spec.get("resources") or {}
-    if res.get("spec_id"):
+    vgpu = res.get("vgpu") or {}
+    if res.get("spec_id") and not vgpu:
         resources: dict[str, object] = {"spec_id": res["spec_id"]}
     else:
         resources = {
             "cpu_cores": int(res["cpu_millicores"]) / 1000,
             "mem_gib": int(res["mem_bytes"]) / 2**30,
-            "gpus": int(res.get("gpus") or 0),
+            "gpus": int(vgpu.get("count") or res.get("gpus") or 0),
             "gpu_model": res.get("gpu_model") or None,
         }
     return TrainingDraft(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hangar.resources.orm import Cluster, Device, Node
@@ -56,3 +56,14 @@ def never_fits(session: Session, cluster: Cluster, request: Request) -> str | No
     """Why ``request`` can never be placed on ``cluster``, or None when it might be."""
     index = placement.PlacementIndex(cluster_nodes(session, cluster.id), cluster.name)
     return index.never_fits(request)
+
+
+def card_vram_gib(session: Session, cluster_id: str, model: str) -> int | None:
+    """VRAM of the cluster's ``model`` cards (the smallest, so a share is never understated),
+    or None when it has none."""
+    found = session.scalar(
+        select(func.min(Device.memory_bytes))
+        .join(Node, Node.id == Device.node_id)
+        .where(Node.cluster_id == cluster_id, Device.model == model)
+    )
+    return int(found) // GIB if found else None

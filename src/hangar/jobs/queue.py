@@ -26,11 +26,11 @@ from hangar.resources.access import can_manage_queue, can_manage_quota, is_tenan
 from hangar.resources.orm import Cluster, Queue, QueueUser, Quota, QuotaAdmin
 from hangar.resources.types import QueueRole
 from hangar.scheduling.model import Request
-from hangar.scheduling.resources import Resources
 from hangar.tenancy.access import Actor, check_capability
 from hangar.tenancy.orm import User, Workspace, WorkspaceRole
 from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import Workload
+from hangar.workloads.requests import per_node, vgpu_of
 from hangar.workloads.service import do_note
 
 WAITING = (State.SUBMITTED.value, State.QUEUED.value)
@@ -58,11 +58,7 @@ def _order(w: Workload) -> tuple[int, Any, str]:
 
 def describe_request(spec: dict[str, Any]) -> str:
     res = spec.get("resources") or {}
-    per_node = Resources(
-        int(res.get("cpu_millicores") or 0), int(res.get("mem_bytes") or 0),
-        int(res.get("gpus") or 0), res.get("gpu_model") or None,
-    )  # fmt: skip
-    return Request(per_node, max(1, int(spec.get("node_count") or 1))).describe()
+    return Request(per_node(res), max(1, int(spec.get("node_count") or 1)), vgpu_of(res)).describe()
 
 
 def queue_view(session: Session, *, actor: Actor) -> list[PoolQueue]:

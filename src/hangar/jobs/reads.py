@@ -25,20 +25,28 @@ from hangar.jobs.schemas import (
     UsageIntervalRead,
 )
 from hangar.resources.orm import Queue, Quota
-from hangar.scheduling.specs import Spec
+from hangar.scheduling.resources import GIB, MILLI
+from hangar.scheduling.specs import Spec, VgpuSlice
 from hangar.tenancy.orm import User, Workspace
 from hangar.workloads.lifecycle import LIVE, State
 from hangar.workloads.orm import Run, RunNode, UsageInterval, Workload, WorkloadEvent
+from hangar.workloads.requests import vgpu_of
 
 EVENTS_SHOWN = 500  # the newest events of a job; older ones stay in the database
 
 
 def node_display(res: dict[str, Any]) -> str:
-    """Per-node resources as a spec string (spec 02 §3): ``2C8G``, ``21C_175G_1*H800``."""
+    """Per-node resources as a spec string (spec 02 §3): ``2C8G``, ``21C_175G_1*H800``,
+    ``2*(L40S(eGPU)_5G_1C_8G)``."""
     cpu, mem = int(res.get("cpu_millicores") or 0), int(res.get("mem_bytes") or 0)
     gpus = int(res.get("gpus") or 0)
     if cpu <= 0 or mem <= 0:
         return "—"  # not a job spec (a workload of another kind, or hand-made)
+    v = vgpu_of(res)
+    if v is not None:
+        one = VgpuSlice(v.vram_gib, cpu // MILLI // v.count, mem // GIB // v.count,
+                        v.compute_percent)  # fmt: skip
+        return Spec.virtual(v.model, v.count, one).display()
     model = (res.get("gpu_model") or "GPU") if gpus else None
     return Spec(cpu, mem, gpus, model).display()
 
@@ -187,7 +195,7 @@ def run_usage(intervals: list[UsageInterval], now: datetime) -> RunUsage:
     rows = []
     for u in intervals:
         hours = (seconds(u.started_at, u.ended_at, now) or 0.0) / 3600
-        gpu += u.gpus * hours
+        gpu += (u.gpus + u.gpu_milli / 1000) * hours
         cpu += u.cpu_millicores / 1000 * hours
         rows.append(UsageIntervalRead.model_validate(u))
     return RunUsage(gpu_hours=round(gpu, 4), cpu_core_hours=round(cpu, 4), intervals=rows)

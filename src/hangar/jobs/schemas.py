@@ -163,14 +163,25 @@ class PoolRef(Output):
     name: str
 
 
+class VgpuRequest(Output):
+    """Virtual GPUs per node (spec 02 §9): ``count`` slices of ``vram_gib`` each."""
+
+    count: int
+    vram_gib: int
+    compute_percent: int | None = None
+
+
 class NodeRequest(Output):
-    """Per-node resources as stored in the workload spec."""
+    """Per-node resources as stored in the workload spec. With ``vgpu`` set, ``gpus`` is 0
+    and ``gpu_milli`` is the slices' share of a card in thousandths (decision I1)."""
 
     cpu_millicores: int
     mem_bytes: int
     gpus: int
     gpu_model: str | None = None
     spec_id: str | None = None
+    vgpu: VgpuRequest | None = None
+    gpu_milli: int = 0
 
 
 class JobSummary(Output):
@@ -223,6 +234,8 @@ class UsageIntervalRead(Output):
     node_name: str
     gpus: int
     gpu_model: str
+    vgpu_vram_gib: int = 0
+    gpu_milli: int = 0
     cpu_millicores: int
     mem_bytes: int
     started_at: datetime

@@ -27,11 +27,11 @@ from hangar.jobs.submission import (
     check_pool,
     check_resources,
     pool_of,
-    request_of,
 )
 from hangar.tenancy.access import Actor
 from hangar.workloads.lifecycle import BY_NAME, State, transition
 from hangar.workloads.orm import Run, RunNode, Workload
+from hangar.workloads.requests import request_of
 from hangar.workloads.service import current_run, do_note, do_transition
 
 Source = Literal["api", "console", "cli"]

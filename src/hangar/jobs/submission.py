@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hangar.errors import Conflict, NotFound, ValidationFailed
-from hangar.jobs.capacity import card_models, never_fits
+from hangar.jobs.capacity import card_models, card_vram_gib, never_fits
 from hangar.jobs.schemas import NodeResources, TrainingJobCreate
 from hangar.resources.access import access_queue, access_quota
 from hangar.resources.orm import Cluster, Queue, Quota, QuotaWorkspace, ResourceSpec
@@ -27,11 +27,16 @@ from hangar.resources.specs import to_spec
 from hangar.resources.types import Status, WorkloadType
 from hangar.scheduling import model, rules
 from hangar.scheduling.resources import GIB, MILLI, ZERO, Resources
+from hangar.scheduling.specs import vgpu_share_milli
 from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import Workspace
+from hangar.workloads.requests import request_of
 
 RQ18 = "The current workspace has no resource quota or the quota is disabled — go configure"
 TRAINING = WorkloadType.TRAINING
+#: Spec 02 §9 V1: virtual GPUs are for dev environments and model services; training jobs
+#: take whole cards.
+VGPU_TYPES = frozenset({WorkloadType.IDE, WorkloadType.SERVICE})
 
 
 @dataclass(frozen=True)
@@ -158,14 +163,23 @@ def check_started(pool: Pool) -> None:
 # -- resources per node ------------------------------------------------------------------------
 
 
-def check_resources(session: Session, *, pool: Pool, res: NodeResources) -> dict[str, Any]:
-    """Per-node resources of the workload spec: from the spec record, or explicit amounts."""
+def check_resources(
+    session: Session, *, pool: Pool, res: NodeResources, workload_type: WorkloadType = TRAINING
+) -> dict[str, Any]:
+    """Per-node resources of the workload spec: from the spec record, or explicit amounts.
+
+    A virtual GPU spec (spec 02 §9) is open to the kinds of V1 only (``VGPU_TYPES``); its
+    slices and their share of a card are stored as :mod:`hangar.workloads.requests` reads them.
+    """
     if res.spec_id:
-        row = _spec(session, pool, res.spec_id)
-        return {
+        row = _spec(session, pool, res.spec_id, workload_type)
+        out: dict[str, Any] = {
             "cpu_millicores": row.cpu_millicores, "mem_bytes": row.mem_bytes,
             "gpus": row.accel_count, "gpu_model": row.accel_model or None, "spec_id": row.id,
         }  # fmt: skip
+        if row.vgpu_vram_gib is not None:
+            out.update(gpus=0, **_vgpu(session, pool, row))
+        return out
     assert res.cpu_cores is not None and res.mem_gib is not None  # the schema requires both
     cpu, mem = round(res.cpu_cores * MILLI), round(res.mem_gib * GIB)
     if cpu < 1:
@@ -189,7 +203,7 @@ def check_resources(session: Session, *, pool: Pool, res: NodeResources) -> dict
     }  # fmt: skip
 
 
-def _spec(session: Session, pool: Pool, ref: str) -> ResourceSpec:
+def _spec(session: Session, pool: Pool, ref: str, workload_type: WorkloadType) -> ResourceSpec:
     row = session.scalar(
         select(ResourceSpec).where(
             or_(
@@ -215,13 +229,32 @@ def _spec(session: Session, pool: Pool, ref: str) -> ResourceSpec:
             f"spec '{row.name}' belongs to cluster '{other.name}', but {pool.label} draws from "
             f"cluster '{pool.cluster.name}': pick one of its specs",
         )
-    if row.vgpu_vram_gib is not None:
+    if row.vgpu_vram_gib is not None and workload_type not in VGPU_TYPES:
         raise ValidationFailed.field(
             "resources.spec_id",
             f"spec '{to_spec(row).display()}' slices virtual GPUs; training jobs take whole cards "
             "or CPU only: pick a whole-card or CPU-only spec",
         )
     return row
+
+
+def _vgpu(session: Session, pool: Pool, row: ResourceSpec) -> dict[str, Any]:
+    """The slices of a virtual GPU spec and their share of a physical card (decision I1)."""
+    spec = to_spec(row)
+    assert spec.vgpu is not None and spec.accel_model is not None
+    phys = card_vram_gib(session, pool.cluster.id, spec.accel_model)
+    if phys is None:
+        raise ValidationFailed.field(
+            "resources.spec_id",
+            f"spec '{spec.display()}' slices {spec.accel_model} cards, but cluster "
+            f"'{pool.cluster.name}' of {pool.label} has none: pick a spec of its card models",
+        )
+    v = spec.vgpu
+    return {
+        "vgpu": {"count": spec.accel_count, "vram_gib": v.vram_gib,
+                 "compute_percent": v.compute_percent},
+        "gpu_milli": vgpu_share_milli(spec.accel_count, v.vram_gib, phys),
+    }  # fmt: skip
 
 
 # -- the workload spec and whether it can ever be admitted ---------------------------------------
@@ -242,16 +275,6 @@ def build_spec(data: TrainingJobCreate, per_node: dict[str, Any]) -> dict[str, A
         "restart": data.restart.model_dump(),
         "image": data.image,
     }
-
-
-def request_of(spec: dict[str, Any]) -> model.Request:
-    """The scheduler's request for a stored spec: per-node resources × node count."""
-    res = spec["resources"]
-    per_node = Resources(
-        int(res["cpu_millicores"]), int(res["mem_bytes"]), int(res.get("gpus") or 0),
-        res.get("gpu_model") or None,
-    )  # fmt: skip
-    return model.Request(per_node, int(spec.get("node_count") or 1))
 
 
 def check_admissible(

@@ -4,7 +4,7 @@ A task is *unfinished* while its workload's state is in ``ACTIVE`` (not terminal
 *queued* in SUBMITTED or QUEUED and *running* (holding resources) in the ``LIVE`` states.
 Usage sums what live runs hold per node (``RunNode.resources``) and what they borrowed
 (``Run.borrowed``: one amount, or one per lending quota id), with the keys ``gpus``,
-``cpu_millicores`` and ``mem_bytes``.
+``cpu_millicores``, ``mem_bytes`` and, for virtual GPUs, ``gpu_milli``.
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ def loans(borrowed: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _plus(amount: Amount, data: Mapping[str, Any]) -> Amount:
     return Amount(
         gpus=amount.gpus + int(data.get("gpus") or 0),
+        gpu_milli=amount.gpu_milli + int(data.get("gpu_milli") or 0),
         cpu_millicores=amount.cpu_millicores + int(data.get("cpu_millicores") or 0),
         mem_bytes=amount.mem_bytes + int(data.get("mem_bytes") or 0),
     )

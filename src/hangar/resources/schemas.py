@@ -128,7 +128,11 @@ class SpecRead(Output):
 
 # --- usage ------------------------------------------------------------------------------
 class Amount(Output):
+    """Whole cards, CPU and memory; ``gpu_milli``: virtual GPU slices' share of cards in
+    thousandths (decision I1), on top of ``gpus``."""
+
     gpus: int = 0
+    gpu_milli: int = 0
     cpu_millicores: int = 0
     mem_bytes: int = 0
 

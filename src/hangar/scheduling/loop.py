@@ -33,6 +33,7 @@ from hangar.tenancy.limits import user_limits
 from hangar.tenancy.orm import Tenant, User
 from hangar.workloads.lifecycle import LIVE, State
 from hangar.workloads.orm import Run, RunNode, Workload
+from hangar.workloads.requests import node_resources, request_of
 from hangar.workloads.service import current_run, do_note, do_start_run, do_transition
 
 
@@ -91,20 +92,6 @@ def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> Cyc
     return CycleReport(queued, counts[Verdict.ADMIT], counts[Verdict.WAIT], counts[Verdict.REJECT])
 
 
-def _per_node(spec: dict[str, Any]) -> Resources:
-    res = spec["resources"]
-    return Resources(
-        cpu_millicores=int(res["cpu_millicores"]),
-        mem_bytes=int(res["mem_bytes"]),
-        gpus=int(res.get("gpus", 0)),
-        gpu_model=res.get("gpu_model") or None,
-    )
-
-
-def _request(spec: dict[str, Any]) -> model.Request:
-    return model.Request(per_node=_per_node(spec), nodes=int(spec.get("node_count", 1)))
-
-
 def _pool(workload: Workload) -> str:
     return workload.quota_id or workload.queue_id or ""
 
@@ -115,7 +102,7 @@ def _pending(workload: Workload) -> model.PendingWorkload:
         pool_id=_pool(workload),
         workload_type=model.WorkloadType(workload.kind),
         user_id=workload.created_by or "",
-        request=_request(workload.spec),
+        request=request_of(workload.spec),
         submitted_at=workload.submitted_at,
         priority=workload.priority,
         workspace_id=workload.workspace_id,
@@ -127,11 +114,12 @@ def _amount(data: dict[str, Any]) -> Resources:
         cpu_millicores=int(data.get("cpu_millicores", 0)),
         mem_bytes=int(data.get("mem_bytes", 0)),
         gpus=int(data.get("gpus", 0)),
+        gpu_milli=int(data.get("gpu_milli", 0)),
     )
 
 
 def _running(workload: Workload, run: Run | None) -> model.RunningWorkload:
-    total = _request(workload.spec).total
+    total = request_of(workload.spec).total
     loans = tuple(
         model.Loan(lender_id=lender, amount=_amount(amount))
         for lender, amount in ((run.borrowed if run else {}) or {}).items()
@@ -151,7 +139,7 @@ def _users(
     used: dict[str, Resources] = defaultdict(lambda: ZERO)
     for workload in live:
         used[workload.created_by or ""] = (
-            used[workload.created_by or ""] + _request(workload.spec).total
+            used[workload.created_by or ""] + request_of(workload.spec).total
         )
     states: dict[str, model.UserState] = {}
     for user_id in {w.created_by for w in pending if w.created_by}:
@@ -168,10 +156,13 @@ def _users(
 
 
 def _nodes(session: Session, runs: list[Run]) -> list[PlacementNode]:
-    """Inventory nodes with what live runs hold on them (CPU, memory, whole cards)."""
+    """Inventory nodes with what live runs hold on them (CPU, memory, whole cards, and the
+    VRAM and compute share of sliced cards)."""
     cpu: dict[str, int] = defaultdict(int)
     mem: dict[str, int] = defaultdict(int)
     held: set[str] = set()
+    vram: dict[str, int] = defaultdict(int)
+    compute: dict[str, int] = defaultdict(int)
     if runs:
         for node in session.scalars(
             select(RunNode).where(RunNode.run_id.in_([r.id for r in runs]))
@@ -179,6 +170,9 @@ def _nodes(session: Session, runs: list[Run]) -> list[PlacementNode]:
             cpu[node.node_name] += int(node.resources.get("cpu_millicores", 0))
             mem[node.node_name] += int(node.resources.get("mem_bytes", 0))
             held.update(node.resources.get("devices", []))
+            for piece in node.resources.get("slices") or ():
+                vram[piece["uuid"]] += int(piece["vram_gib"])
+                compute[piece["uuid"]] += int(piece.get("compute_percent") or 0)
     devices: dict[str, list[Device]] = defaultdict(list)
     for device in session.scalars(select(Device).order_by(Device.index)):
         devices[device.node_id].append(device)
@@ -198,6 +192,8 @@ def _nodes(session: Session, runs: list[Run]) -> list[PlacementNode]:
                     model=d.model,
                     vram_gib=d.memory_bytes // 2**30,
                     allocated=d.uuid in held,
+                    used_vram_gib=vram[d.uuid],
+                    used_compute_percent=compute[d.uuid],
                     faulty=not d.healthy,
                 )
                 for d in devices[n.id]
@@ -215,21 +211,17 @@ def _admit(
     run.borrowed = {
         loan.lender_id: {
             "gpus": loan.amount.gpus,
+            "gpu_milli": loan.amount.gpu_milli,
             "cpu_millicores": loan.amount.cpu_millicores,
             "mem_bytes": loan.amount.mem_bytes,
         }
         for loan in decision.loans
     }
-    model_name = workload.spec["resources"].get("gpu_model")
     assert decision.placement is not None, "schedule() places every admitted workload"
     for rank in decision.placement.ranks:
         session.add(
             RunNode(
                 run_id=run.id, rank=rank.rank, node_name=rank.node,
-                resources={
-                    "cpu_millicores": rank.cpu_millicores, "mem_bytes": rank.mem_bytes,
-                    "gpus": len(rank.gpu_uuids), "gpu_model": model_name,
-                    "devices": list(rank.gpu_uuids),
-                },
+                resources=node_resources(workload.spec, rank),
             )
         )  # fmt: skip

@@ -132,6 +132,8 @@ class UsageInterval(Base):
     gpus: Mapped[int] = mapped_column(Integer, default=0)
     gpu_model: Mapped[str] = mapped_column(String(64), default="")
     vgpu_vram_gib: Mapped[int] = mapped_column(Integer, default=0)
+    # Virtual GPUs: the slices' share of a card in thousandths (decision I1); gpus is 0.
+    gpu_milli: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cpu_millicores: Mapped[int] = mapped_column(Integer, default=0)
     mem_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,7 +2,8 @@
 
 The workload spec (built by each workload kind, e.g. :mod:`hangar.jobs`) is a JSON dict:
 ``command``, ``env``, ``node_count``, ``procs_per_node``, ``resources`` (per node:
-``cpu_millicores``, ``mem_bytes``, ``gpus``, ``gpu_model``) and ``restart``. Host paths follow
+``cpu_millicores``, ``mem_bytes``, ``gpus``, ``gpu_model``, and ``vgpu`` for virtual GPU
+slices: see :mod:`hangar.workloads.requests`) and ``restart``. Host paths follow
 the filesystem contract under the server's home: ``users/<id>/home``,
 ``workloads/<id>/output`` (the same for every run and restart, so checkpoints survive),
 ``workspaces/<id>/share`` and, for kinds that keep one (``spec["cache"]``: dev environments),
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hangar.backends.spec import NodePlacement, NodeResources, RunSpec
+from hangar.backends.spec import DeviceGrant, NodePlacement, NodeResources, RunSpec, VGpuSlice
 from hangar.images.layers import software_host_dir
+from hangar.scheduling.resources import GIB
 from hangar.workloads.orm import Run, RunNode, Workload
+from hangar.workloads.requests import vgpu_of
 
 
 def attempt_id(run: Run) -> str:
@@ -76,11 +79,7 @@ def build_run_spec(
         user=workload.created_by or "unknown",
         workspace=workload.workspace_id,
         command=str(spec["command"]),
-        resources=NodeResources(
-            cpu_millicores=int(res["cpu_millicores"]),
-            memory_bytes=int(res["mem_bytes"]),
-            gpus=int(res.get("gpus", 0)),
-        ),
+        resources=node_resources(res),
         env={**spec.get("env", {}), **spec.get("launch_env", {}), "HANGAR_JOB_ID": workload.id},
         node_count=int(spec.get("node_count", 1)),
         procs_per_node=int(spec.get("procs_per_node", 1)),
@@ -98,8 +97,43 @@ def build_run_spec(
     )
 
 
+def node_resources(res: dict[str, Any]) -> NodeResources:
+    """Per-node resources for the backend: whole GPUs, or vGPU slices with their limits."""
+    demand = vgpu_of(res)
+    vgpu = None
+    if demand is not None:
+        vgpu = VGpuSlice(
+            count=demand.count, vram_bytes=demand.vram_gib * GIB,
+            compute_percent=demand.compute_percent or 100,
+        )  # fmt: skip
+    return NodeResources(
+        cpu_millicores=int(res["cpu_millicores"]),
+        memory_bytes=int(res["mem_bytes"]),
+        gpus=0 if vgpu else int(res.get("gpus", 0)),
+        vgpu=vgpu,
+    )
+
+
 def placements(nodes: list[RunNode]) -> list[NodePlacement]:
-    return [
-        NodePlacement.whole_gpus(n.node_name, n.rank, list(n.resources.get("devices", [])))
-        for n in sorted(nodes, key=lambda n: n.rank)
-    ]
+    """One placement per run node: its whole cards, or its slices as device grants."""
+    return [_placement(n) for n in sorted(nodes, key=lambda n: n.rank)]
+
+
+def _placement(node: RunNode) -> NodePlacement:
+    slices = node.resources.get("slices") or ()
+    if not slices:
+        devices = list(node.resources.get("devices", []))
+        return NodePlacement.whole_gpus(node.node_name, node.rank, devices)
+    # Slices packed onto one physical card become ONE grant with their VRAM summed
+    # (DeviceGrant's contract: a UUID at most once per node). A VRAM-only slice runs at the
+    # full compute share, as VGpuSlice's default says.
+    vram: dict[str, int] = {}
+    pct: dict[str, int] = {}
+    for piece in slices:
+        uuid = str(piece["uuid"])
+        vram[uuid] = vram.get(uuid, 0) + int(piece["vram_gib"]) * GIB
+        pct[uuid] = int(piece.get("compute_percent") or 100)
+    grants = tuple(
+        DeviceGrant(uuid=u, vram_limit_bytes=v, compute_percent=pct[u]) for u, v in vram.items()
+    )
+    return NodePlacement(node_name=node.node_name, rank=node.rank, devices=grants)

@@ -128,6 +128,7 @@ def do_open_usage(
                 quota_id=workload.quota_id, node_name=node.node_name,
                 gpus=int(res.get("gpus", 0)), gpu_model=str(res.get("gpu_model") or ""),
                 vgpu_vram_gib=int(res.get("vgpu_vram_gib", 0)),
+                gpu_milli=int(res.get("gpu_milli", 0)),
                 cpu_millicores=int(res.get("cpu_millicores", 0)),
                 mem_bytes=int(res.get("mem_bytes", 0)), started_at=now,
             )
