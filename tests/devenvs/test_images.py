@@ -151,3 +151,15 @@ def delete_every_env(h: Hangar) -> None:
         assert time.monotonic() < deadline, "environments were not deleted"
         loop.step()  # deletes what stopped (the server's own loop runs hourly here)
         time.sleep(0.2)
+
+
+def test_unsandboxed_the_software_layer_is_the_host_directory(tmp_path: Path, db_url: str) -> None:
+    """Without the sandbox, /work is a view of symlinks: the layer is made at its real path."""
+    settings = support.test_settings(tmp_path / "home", db_url, sandbox="off")
+    with running_hangar(settings) as h:
+        try:
+            env = running_env(h, "plain")
+            prefix = run(h, env["id"], "import sys; print(sys.prefix)").strip()
+            assert prefix == str(settings.home / "devenvs" / env["id"] / "software")
+        finally:
+            delete_every_env(h)

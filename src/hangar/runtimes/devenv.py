@@ -21,14 +21,19 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from hangar.runtimes import software
 
 POLL_SECONDS = 0.2
+CONTRACT_ROOT = "/work"
 
 
 def main() -> int:
-    plan = json.loads(os.environ["HANGAR_DEVENV"])
+    plan = localise(json.loads(os.environ["HANGAR_DEVENV"]), os.environ.get("HANGAR_WORK_DIR"))
+    for key, value in os.environ.items():
+        if key != "HANGAR_DEVENV":
+            os.environ[key] = localise(value, os.environ.get("HANGAR_WORK_DIR"))
     seed_files(plan.get("seed") or {})
     if plan.get("software") is not None:
         prepare_software(int(plan["software"].get("layers", 0)))
@@ -59,6 +64,26 @@ def main() -> int:
     return int(ide.returncode or 0)
 
 
+def localise(value: Any, work_dir: str | None) -> Any:
+    """``value`` with the contract's ``/work`` paths moved to ``work_dir``: unsandboxed, the
+    contract is a view directory elsewhere (``HANGAR_WORK_DIR``); sandboxed, nothing changes.
+    Strings (whole paths and ``--flag=/work/...``), lists and dict values and keys."""
+    if not work_dir or work_dir == CONTRACT_ROOT:
+        return value
+    if isinstance(value, str):
+        if value == CONTRACT_ROOT or value.startswith(CONTRACT_ROOT + "/"):
+            return work_dir + value[len(CONTRACT_ROOT) :]
+        flag, sep, path = value.partition("=")
+        if sep and (path == CONTRACT_ROOT or path.startswith(CONTRACT_ROOT + "/")):
+            return f"{flag}={work_dir}{path[len(CONTRACT_ROOT) :]}"
+        return value
+    if isinstance(value, list):
+        return [localise(v, work_dir) for v in value]
+    if isinstance(value, dict):
+        return {localise(k, work_dir): localise(v, work_dir) for k, v in value.items()}
+    return value
+
+
 def seed_files(files: dict[str, str]) -> None:
     """Write each file that does not exist yet (default IDE settings the user may change)."""
     for name, text in files.items():
@@ -71,8 +96,12 @@ def seed_files(files: dict[str, str]) -> None:
 def prepare_software(layer_count: int) -> None:
     """The IDE, its terminals and kernels (and SSH sessions) run on the software layer."""
     work = Path(os.environ.get("HANGAR_WORK_DIR", "/work"))
-    prefix = work / "software"
-    layers = [str(work / "image" / str(i) / "site-packages") for i in range(layer_count)]
+    # Resolved: unsandboxed, /work is a view of symlinks and the layer's real path is the
+    # host's (``venv`` cannot create a directory at a symlink).
+    prefix = (work / "software").resolve()
+    layers = [
+        str((work / "image" / str(i)).resolve() / "site-packages") for i in range(layer_count)
+    ]
     software.ensure(prefix, layers)
     software.activate(prefix, os.environ)
 
