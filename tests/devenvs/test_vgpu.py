@@ -282,3 +282,11 @@ def test_a_quota_counts_slices_as_their_share_of_a_card(quiet: Hangar) -> None:
     err = assert_error(quiet.admin.post(JOBS, json=body), 422)
     assert "resources.spec_id" in err["fields"], err
     assert "slices virtual GPUs; training jobs take whole cards" in err["message"]
+    # The create forms offer it to dev environments only, with the pools that take each kind.
+    options = f"{JOBS}/options?workspace={s.workspace['id']}"
+    for_env = quiet.admin.call("GET", f"{options}&workload_type=ide")
+    for_job = quiet.admin.call("GET", options)
+    assert spec["id"] in {x["id"] for x in for_env["specs"]}
+    assert spec["id"] not in {x["id"] for x in for_job["specs"]}
+    assert quota["id"] in {p["id"] for p in for_env["pools"]}
+    assert_error(quiet.admin.get(f"{options}&workload_type=serving"), 422)

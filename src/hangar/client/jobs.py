@@ -63,10 +63,14 @@ class JobsAPI:
         response = self._t.request("POST", JOBS, params={"source": source}, json=body)
         return self._t.parse(JobRead, response)
 
-    def options(self, workspace: str) -> JobOptions:
+    def options(
+        self, workspace: str, *, workload_type: Literal["training", "ide"] = "training"
+    ) -> JobOptions:
         """What the create form offers in ``workspace`` (id or name): quotas or queues with
-        usage, their specs, your per-user usage, and the RQ18 notice when none is usable."""
-        return self._t.get(JobOptions, f"{JOBS}/options", params={"workspace": workspace})
+        usage, their specs, your per-user usage, and the RQ18 notice when none is usable.
+        ``workload_type="ide"`` gives the choices of a dev environment."""
+        params = {"workspace": workspace, "workload_type": workload_type}
+        return self._t.get(JobOptions, f"{JOBS}/options", params=params)
 
     def list(
         self,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hangar.config import Settings
 from hangar.jobs.schemas import JobOptions, PoolChoice, UserUsage
-from hangar.jobs.submission import RQ18
+from hangar.jobs.submission import RQ18, VGPU_TYPES
 from hangar.resources import queues as queue_service
 from hangar.resources.orm import Cluster, Quota, QuotaWorkspace, ResourceSpec
 from hangar.resources.reads import queue_usage, quota_usage
@@ -28,13 +28,23 @@ from hangar.workloads.orm import Run, RunNode, Workload
 
 
 def form_options(
-    session: Session, *, actor: Actor, ws: Workspace, caps: Caps | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    ws: Workspace,
+    caps: Caps | None = None,
+    workload_type: WorkloadType = WorkloadType.TRAINING,
 ) -> JobOptions:
-    pools = _queues(session, actor) if ws.is_default else _quotas(session, ws)
+    """The create form's choices for a workload of ``workload_type``: the pools that take it,
+    and their specs (virtual-GPU specs only for the types that may use slices)."""
+    pools = _queues(session, actor) if ws.is_default else _quotas(session, ws, workload_type)
     cluster_ids = {p.cluster_id for p in pools}
+    where = [ResourceSpec.cluster_id.in_(cluster_ids)]
+    if workload_type not in VGPU_TYPES:
+        where.append(ResourceSpec.vgpu_vram_gib.is_(None))
     specs = session.scalars(
         select(ResourceSpec)
-        .where(ResourceSpec.cluster_id.in_(cluster_ids), ResourceSpec.vgpu_vram_gib.is_(None))
+        .where(*where)
         .order_by(ResourceSpec.cluster_id, ResourceSpec.accel_count, ResourceSpec.cpu_millicores)
     )
     usable = [p for p in pools if p.status == Status.STARTED.value]
@@ -50,7 +60,7 @@ def _clusters(session: Session, ids: set[str]) -> dict[str, str]:
     return dict(session.execute(select(Cluster.id, Cluster.name).where(Cluster.id.in_(ids))).all())
 
 
-def _quotas(session: Session, ws: Workspace) -> list[PoolChoice]:
+def _quotas(session: Session, ws: Workspace, workload_type: WorkloadType) -> list[PoolChoice]:
     found = list(
         session.scalars(
             select(Quota)
@@ -59,7 +69,7 @@ def _quotas(session: Session, ws: Workspace) -> list[PoolChoice]:
             .order_by(Quota.name)
         )
     )
-    found = [q for q in found if WorkloadType.TRAINING.value in q.workload_types]
+    found = [q for q in found if workload_type.value in q.workload_types]
     names = _clusters(session, {q.cluster_id for q in found})
     out = []
     for q in found:

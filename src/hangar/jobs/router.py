@@ -29,6 +29,7 @@ from hangar.jobs.schemas import (
     LogChunkRead,
     TrainingJobCreate,
 )
+from hangar.resources.types import WorkloadType
 from hangar.tenancy.orm import User
 from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import Workload
@@ -108,13 +109,19 @@ def job_options(
     actor: CurrentActor,
     settings: SettingsDep,
     workspace: Annotated[str, Query(max_length=200, description="Id or name.")],
+    workload_type: Annotated[
+        Literal["training", "ide"],
+        Query(description="What the form creates: a training job or a dev environment."),
+    ] = "training",
 ) -> JobOptions:
     """The create form's choices in a workspace: quotas or queues with usage, their specs,
-    your usage against your per-user limits, and the RQ18 notice when none can be used."""
+    your usage against your per-user limits, and the RQ18 notice when none can be used.
+    ``workload_type=ide``: the pools that take dev environments, virtual-GPU specs included."""
     ws = access.access_workspace_for_create(
         session, actor, access_workspace_ref(session, actor, workspace).id
     )
-    return form_options(session, actor=actor, ws=ws, caps=caps_of(settings))
+    kind = WorkloadType(workload_type)
+    return form_options(session, actor=actor, ws=ws, caps=caps_of(settings), workload_type=kind)
 
 
 @jobs.get("/{job_id}", response_model=JobRead)

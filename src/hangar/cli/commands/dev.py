@@ -125,7 +125,7 @@ def create(
         raise typer.BadParameter("pass --spec, or both --cpu and --mem-gib", param_hint="--spec")
     with connect() as client:
         ws = _workspace(client, workspace)
-        options = client.jobs.options(ws)
+        options = client.jobs.options(ws, workload_type="ide")
         quota_id, queue_id = _pick(options, "quota", quota), _pick(options, "queue", queue)
         resources: dict[str, Any] = (
             {"spec_id": _spec(options, spec, quota_id or queue_id)}

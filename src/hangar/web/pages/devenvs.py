@@ -41,6 +41,7 @@ from hangar.images.schemas import ImageMake
 from hangar.images.service import ensure_presets, visible
 from hangar.jobs.access import JobAccess, access_job, access_workspace_for_create, visible_jobs
 from hangar.jobs.options import caps_of, form_options
+from hangar.resources.types import WorkloadType
 from hangar.tenancy.access import Actor, access_workspace, check_point, workspace_roles
 from hangar.tenancy.matrix import Role
 from hangar.tenancy.orm import Workspace
@@ -237,7 +238,9 @@ def _form_page(
         form = dataclasses.replace(form, image=first.id if first else "")
     context = {
         "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "form": form,
-        "options": form_options(session, actor=actor, ws=ws, caps=caps_of(settings)),
+        "options": form_options(
+            session, actor=actor, ws=ws, caps=caps_of(settings), workload_type=WorkloadType.IDE
+        ),
         "images": images, "ides": IDE_LABELS, "ssh_note": SSH_NOTE,
         "code_server": code_server_path(settings) is not None,
         "policy": service.policy_of(session, ws.id), "idle_max": IDLE_MINUTES_MAX,
