@@ -171,7 +171,9 @@ def test_spec_change_forbidden_with_running_or_queued_tasks(setup: Setup) -> Non
 
 def test_decrease_bound_is_the_larger_of_in_use_and_largest_queued(setup: Setup) -> None:
     s = setup
-    q = s.quota("shrink", cards=2, instance_count=4)  # 8 cards
+    # The workspace is associated, so the scheduler leaves the queued task waiting (a task
+    # of a workspace the quota does not serve would be rejected at its next pass).
+    q = s.quota("shrink", cards=2, instance_count=4, workspace_ids=[s.workspace["id"]])
     s.admin.call("POST", f"{Q}/{q['id']}/stop")
     s.workload(state="QUEUED", quota_id=q["id"], gpus=3, nodes=2)  # asks for 6 cards
     body = assert_error(s.admin.post(f"{Q}/{q['id']}/resize", json={"instance_count": 2}), 422)
