@@ -9,8 +9,10 @@ non-default workspace.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,12 +179,20 @@ def build_setup(h: Hangar) -> Setup:
     return Setup(h, cluster, specs, cpu_spec, ws)
 
 
+# The app without its loops: tests insert workload rows directly, which a scheduler pass
+# would otherwise act on (reject, admit) while the test looks at them.
 @pytest.fixture
-def setup(hangar: Hangar) -> Setup:
-    return build_setup(hangar)
+def setup(tmp_path: Path, db_url: str) -> Iterator[Setup]:
+    from tests.jobs.support import quiet_hangar  # here: that module imports this one
+
+    with quiet_hangar(tmp_path / "home", db_url) as h:
+        yield build_setup(h)
 
 
 @pytest.fixture
-def setup_any(hangar_any: Hangar) -> Setup:
+def setup_any(tmp_path: Path, any_db_url: str) -> Iterator[Setup]:
     """``setup`` once on SQLite and once on PostgreSQL."""
-    return build_setup(hangar_any)
+    from tests.jobs.support import quiet_hangar  # here: that module imports this one
+
+    with quiet_hangar(tmp_path / "home", any_db_url) as h:
+        yield build_setup(h)
