@@ -24,6 +24,8 @@ from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
 from hangar.backends.local.backend import LocalBackend
 from hangar.backends.local.config import LocalBackendConfig
+from hangar.billing.router import router as billing_routes
+from hangar.billing.settlement import Settler
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
@@ -155,6 +157,17 @@ async def images_forever(state: AppState) -> None:
         await asyncio.sleep(state.settings.devenv_loop_seconds)
 
 
+async def billing_forever(state: AppState) -> None:
+    """Settle completed hours of usage into the ledger, every ``billing_settle_seconds``."""
+    settler = Settler(state.sessions)
+    while True:
+        try:
+            await run_in_threadpool(settler.step)
+        except Exception:
+            log.exception("billing settlement failed; retrying at the next interval")
+        await asyncio.sleep(state.settings.billing_settle_seconds)
+
+
 async def housekeeping_forever(state: AppState) -> None:
     """Run :func:`housekeeping` at start and then every ``audit_prune_interval_seconds``."""
     while True:
@@ -179,6 +192,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             asyncio.create_task(workloads_forever(state, make_reconciler(state)), name="workloads"),
             asyncio.create_task(devenvs_forever(state), name="devenvs"),
             asyncio.create_task(images_forever(state), name="images"),
+            asyncio.create_task(billing_forever(state), name="billing"),
         ]
         try:
             yield
@@ -205,7 +219,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
-        idle_policies, image_routes, devenv_gateway,
+        idle_policies, image_routes, devenv_gateway, billing_routes,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     devenv_gpu_busy_percent: int = Field(
         default=10, ge=0, le=100, description="GPU utilisation that counts as activity."
     )
+    # Billing (spec 10 §5; src/hangar/billing/README.md).
+    billing_settle_seconds: float = Field(
+        default=60.0, gt=0, description="How often completed hours of usage are settled."
+    )
     code_server: Path | None = Field(
         default=None,
         description="code-server executable (default: found by scripts/code-server.sh).",

@@ -1,6 +1,7 @@
 """Imports every ORM module so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
 from hangar.audit import orm as audit_orm
+from hangar.billing import orm as billing_orm
 from hangar.db.base import Base
 from hangar.devenvs import orm as devenvs_orm
 from hangar.images import orm as images_orm
@@ -11,6 +12,7 @@ from hangar.workloads import orm as workloads_orm
 __all__ = [
     "Base",
     "audit_orm",
+    "billing_orm",
     "devenvs_orm",
     "images_orm",
     "resources_orm",

@@ -1,0 +1,124 @@
+"""Billing API models. Amounts travel as decimal strings ("1.28"), never as floats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from hangar.billing.money import Unit
+from hangar.tenancy.schemas import Input, Output
+
+DecimalText = Annotated[
+    str, Field(min_length=1, max_length=40, description="A decimal number as a string: '1.28'.")
+]
+
+
+class PriceCreate(Input):
+    """A new price version; prices are never edited, only superseded from a time on."""
+
+    meter: Annotated[
+        str,
+        Field(min_length=1, max_length=64, description="Card model key, 'cpu' or 'memory'."),
+    ]
+    rate_per_hour: DecimalText
+    unit: Unit
+    effective_from: AwareDatetime | None = Field(
+        default=None, description="Now when left out; never before now."
+    )
+    tenant_id: str | None = Field(default=None, description="None: the platform-wide price.")
+
+
+class PriceRead(Output):
+    id: str
+    tenant_id: str | None
+    meter: str
+    rate_per_hour: str
+    unit: str
+    effective_from: datetime
+    created_by: str | None
+    created_at: datetime
+
+
+WalletEventKind = Literal["credit", "subscribe", "buy_extension", "grant_trial", "pay_arrears"]
+
+
+class WalletEventCreate(Input):
+    """``credit`` (a voucher of compute units: ``amount`` + ``unit``), ``subscribe`` (``key``:
+    plan), ``buy_extension`` (``key``: pack), ``grant_trial`` (``key``: grant terms),
+    ``pay_arrears`` (arrears settled outside the wallet)."""
+
+    kind: WalletEventKind
+    key: Annotated[str, Field(max_length=64)] | None = None
+    amount: DecimalText | None = None
+    unit: Unit | None = None
+    tenant_id: str | None = Field(default=None, description="Platform admin only.")
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class WalletEventRead(Output):
+    seq: int
+    key: str
+    tenant_id: str
+    kind: str
+    at: datetime
+    payload: dict[str, str]
+    created_by: str | None
+
+
+class LedgerTotalRead(Output):
+    unit: str
+    charged: str
+    credited: str
+
+
+class WalletBalanceRead(Output):
+    unit: str
+    active: str
+    inactive: str
+    scheduled: str
+    arrears: str
+
+
+class BalanceRead(Output):
+    """Derived on every call from the ledger and the wallet's events; nothing is stored."""
+
+    tenant_id: str
+    as_of: datetime
+    prepaid: bool
+    ledger: list[LedgerTotalRead]
+    wallet: list[WalletBalanceRead]
+    plan: str | None
+
+
+class LineRead(Output):
+    id: str
+    key: str
+    kind: str
+    meter: str
+    quantity: str
+    seconds: int
+    amount: str
+    unit: str
+    workspace_id: str | None
+    user_id: str | None
+    usage_interval_id: str | None
+    workload_id: str | None
+    price_version_id: str | None
+    period_start: datetime
+    period_end: datetime
+
+
+class StatementTotal(Output):
+    unit: str
+    exact: str
+    total: str
+
+
+class StatementRead(Output):
+    tenant_id: str
+    start: datetime
+    end: datetime
+    lines: list[LineRead]
+    totals: list[StatementTotal]
