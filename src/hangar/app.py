@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -133,49 +134,38 @@ def housekeeping(state: AppState) -> None:
         )  # fmt: skip
 
 
-async def devenvs_forever(state: AppState) -> None:
-    """Idle and scheduled stops, monitoring, cache retention: every ``devenv_loop_seconds``."""
-    loop = DevEnvLoop(
-        state.sessions, state.backend, state.settings, proxy_activity=state.activity.get
-    )
+async def every(seconds: Callable[[], float], step: Callable[[], object], what: str) -> None:
+    """Run ``step`` in a worker thread now and then every ``seconds()``; a failure is logged
+    and retried at the next interval (the loops converge state, so a retry is safe)."""
     while True:
         try:
-            await run_in_threadpool(loop.step)
+            await run_in_threadpool(step)
         except Exception:
-            log.exception("dev-environment loop failed; retrying at the next interval")
-        await asyncio.sleep(state.settings.devenv_loop_seconds)
+            log.exception("%s failed; retrying at the next interval", what)
+        await asyncio.sleep(seconds())
 
 
-async def images_forever(state: AppState) -> None:
-    """Build the images users asked for ("make image"), every ``devenv_loop_seconds``."""
-    builder = ImageBuilder(state.sessions, state.settings.home)
-    while True:
-        try:
-            await run_in_threadpool(builder.step)
-        except Exception:
-            log.exception("image builder failed; retrying at the next interval")
-        await asyncio.sleep(state.settings.devenv_loop_seconds)
-
-
-async def billing_forever(state: AppState) -> None:
-    """Settle completed hours of usage into the ledger, every ``billing_settle_seconds``."""
+def background_loops(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
+    """The server's loops by name (besides the workload loops): housekeeping (audit
+    retention, sessions, inventory), the dev-environment loop (idle and scheduled stops,
+    monitoring, cache retention), the image builder ("make image") and billing settlement."""
+    settings = state.settings
+    devenvs = DevEnvLoop(state.sessions, state.backend, settings, proxy_activity=state.activity.get)
+    builder = ImageBuilder(state.sessions, settings.home)
     settler = Settler(state.sessions)
-    while True:
-        try:
-            await run_in_threadpool(settler.step)
-        except Exception:
-            log.exception("billing settlement failed; retrying at the next interval")
-        await asyncio.sleep(state.settings.billing_settle_seconds)
-
-
-async def housekeeping_forever(state: AppState) -> None:
-    """Run :func:`housekeeping` at start and then every ``audit_prune_interval_seconds``."""
-    while True:
-        try:
-            await run_in_threadpool(housekeeping, state)
-        except Exception:
-            log.exception("housekeeping failed; retrying at the next interval")
-        await asyncio.sleep(state.settings.audit_prune_interval_seconds)
+    return {
+        "housekeeping": every(
+            lambda: settings.audit_prune_interval_seconds, lambda: housekeeping(state),
+            "housekeeping",
+        ),
+        "devenvs": every(
+            lambda: settings.devenv_loop_seconds, devenvs.step, "dev-environment loop"
+        ),
+        "images": every(lambda: settings.devenv_loop_seconds, builder.step, "image builder"),
+        "billing": every(
+            lambda: settings.billing_settle_seconds, settler.step, "billing settlement"
+        ),
+    }  # fmt: skip
 
 
 def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
@@ -188,11 +178,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state.proxy = ProxyPool()
         tasks = [
-            asyncio.create_task(housekeeping_forever(state), name="housekeeping"),
             asyncio.create_task(workloads_forever(state, make_reconciler(state)), name="workloads"),
-            asyncio.create_task(devenvs_forever(state), name="devenvs"),
-            asyncio.create_task(images_forever(state), name="images"),
-            asyncio.create_task(billing_forever(state), name="billing"),
+            *(
+                asyncio.create_task(loop, name=name)
+                for name, loop in background_loops(state).items()
+            ),
         ]
         try:
             yield
