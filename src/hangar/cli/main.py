@@ -10,6 +10,7 @@ from hangar import __version__
 from hangar.cli.commands import (
     audit,
     auth,
+    billing,
     clusters,
     dev,
     groups,
@@ -55,6 +56,7 @@ app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
 app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
+app.add_typer(billing.app, name="billing", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ import ssl
 from types import TracebackType
 
 from hangar.client.audit import AuditAPI
+from hangar.client.billing import BillingAPI
 from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
 from hangar.client.devenvs import DevEnvsAPI
 from hangar.client.errors import HangarClientError
@@ -63,6 +64,7 @@ class HangarClient:
         self.devenvs = DevEnvsAPI(self._t)
         self.images = ImagesAPI(self._t)
         self.waiting = WaitingAPI(self._t)  # the admission queue view
+        self.billing = BillingAPI(self._t)
 
     @property
     def server_url(self) -> str:

@@ -1,0 +1,282 @@
+"""``hangar billing``: balance, statements, the price book and wallet events (docs/billing.md).
+
+Amounts are printed exactly as the API returns them (decimal strings), never through floats.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Annotated
+
+import typer
+
+from hangar.billing.money import Unit
+from hangar.billing.schemas import (
+    BalanceRead,
+    LineRead,
+    PriceRead,
+    StatementRead,
+    WalletEventKind,
+    WalletEventRead,
+)
+from hangar.cli.commands.audit import TIME_HELP, parse_time
+from hangar.cli.context import HangarTyper, OutputOpt, connect, output_format
+from hangar.cli.output import Column, emit, record, say, table
+from hangar.client import UNSET
+
+app = HangarTyper(help="Billing: balance, statements, prices, credits and plans.")
+
+TenantOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant", help="Tenant id (platform admin; default: yours).", show_default=False
+    ),
+]
+IdempotencyOpt = Annotated[
+    str | None,
+    typer.Option(help="A key that makes a retry of this event harmless.", show_default=False),
+]
+UnitOpt = Annotated[Unit, typer.Option("--unit", help="DCU, CU or CNY.", show_default=False)]
+
+
+def window(start: datetime, end: datetime) -> str:
+    """``2026-01-02 10:10:00 – 10:40:01`` in UTC; the end's date only when it differs."""
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    until = f"{hi:%H:%M:%S}" if lo.date() == hi.date() else f"{hi:%Y-%m-%d %H:%M:%S}"
+    return f"{lo:%Y-%m-%d %H:%M:%S} – {until}"
+
+
+LINE_COLUMNS: list[Column[LineRead]] = [
+    ("WINDOW (UTC)", lambda x: window(x.period_start, x.period_end)),
+    ("WORKLOAD", lambda x: x.workload_id),
+    ("KIND", lambda x: x.kind),
+    ("METER", lambda x: x.meter),
+    ("QUANTITY", lambda x: x.quantity),
+    ("AMOUNT", lambda x: x.amount),
+    ("UNIT", lambda x: x.unit),
+]
+
+PRICE_COLUMNS: list[Column[PriceRead]] = [
+    ("METER", lambda p: p.meter),
+    ("RATE/HOUR", lambda p: p.rate_per_hour),
+    ("UNIT", lambda p: p.unit),
+    ("EFFECTIVE FROM", lambda p: p.effective_from),
+    ("TENANT", lambda p: p.tenant_id or "platform"),
+    ("ID", lambda p: p.id),
+]
+
+# One row per unit: (unit, charged, credited, active, inactive, scheduled, arrears).
+UnitRow = tuple[str, str | None, str | None, str | None, str | None, str | None, str | None]
+UNIT_COLUMNS: list[Column[UnitRow]] = [
+    (header, itemgetter(i))
+    for i, header in enumerate(
+        ("UNIT", "CHARGED", "CREDITED", "ACTIVE", "INACTIVE", "SCHEDULED", "ARREARS")
+    )
+]
+
+
+def show_balance(balance: BalanceRead) -> None:
+    record(
+        [
+            ("Tenant", balance.tenant_id), ("As of", balance.as_of),
+            ("Prepaid", balance.prepaid), ("Plan", balance.plan),
+        ]
+    )  # fmt: skip
+    ledger = {t.unit: t for t in balance.ledger}
+    wallet = {w.unit: w for w in balance.wallet}
+    rows: list[UnitRow] = []
+    for unit in sorted(set(ledger) | set(wallet)):
+        t, w = ledger.get(unit), wallet.get(unit)
+        charged = (t.charged, t.credited) if t else (None, None)
+        held = (w.active, w.inactive, w.scheduled, w.arrears) if w else (None,) * 4
+        rows.append((unit, *charged, *held))
+    table(rows, UNIT_COLUMNS, empty="nothing charged or credited yet")
+
+
+def show_statement(statement: StatementRead) -> None:
+    say(f"Statement {window(statement.start, statement.end)} UTC, tenant {statement.tenant_id}")
+    table(statement.lines, LINE_COLUMNS, empty="no line items")
+    if not statement.totals:
+        say("Total: 0 (exact 0)")
+    for t in statement.totals:
+        say(f"Total {t.unit}: {t.total} (exact {t.exact})")
+
+
+def show_event(event: WalletEventRead) -> None:
+    record(
+        [
+            ("Event", event.kind), ("Seq", event.seq), ("Tenant", event.tenant_id),
+            ("At", event.at), ("Details", event.payload), ("Key", event.key),
+        ]
+    )  # fmt: skip
+
+
+@app.command()
+def balance(tenant: TenantOpt = None, output: OutputOpt = None) -> None:
+    """Charged and credited totals per unit, the wallet's units and the current plan."""
+    with connect() as client:
+        found = client.billing.balance(tenant_id=tenant)
+    emit(output_format(output), found, lambda: show_balance(found))
+
+
+@app.command()
+def statement(
+    period: Annotated[
+        str | None,
+        typer.Option(help="One UTC hour, YYYY-MM-DDTHH (e.g. 2026-11-23T14).", show_default=False),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help=f"From this time. {TIME_HELP}")] = None,
+    until: Annotated[str | None, typer.Option(help=f"Up to this time. {TIME_HELP}")] = None,
+    tenant: TenantOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Line items of an hour (--period) or a range (--since and --until), then the exact
+    total and the total rounded once to 0.01."""
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    if period is not None and (start or end):
+        raise typer.BadParameter(
+            "give --period or --since/--until, not both", param_hint="--period"
+        )
+    if period is None and (start is None or end is None):
+        raise typer.BadParameter(
+            "give --period YYYY-MM-DDTHH, or both --since and --until", param_hint="--period"
+        )
+    with connect() as client:
+        found = client.billing.statements(period=period, start=start, end=end, tenant_id=tenant)
+    emit(output_format(output), found, lambda: show_statement(found))
+
+
+@app.command()
+def prices(tenant: TenantOpt = None, output: OutputOpt = None) -> None:
+    """The price book: every version, platform-wide and your tenant's own."""
+    with connect() as client:
+        found = client.billing.prices(tenant_id=tenant)
+    emit(output_format(output), found, lambda: table(found, PRICE_COLUMNS, empty="no prices"))
+
+
+@app.command("price-add")
+def price_add(
+    meter: Annotated[
+        str, typer.Argument(help="Card model key, 'cpu' or 'memory'.", show_default=False)
+    ],
+    rate: Annotated[
+        str, typer.Option("--rate", help="Rate per hour, a decimal: 1.28.", show_default=False)
+    ],
+    unit: UnitOpt,
+    effective_from: Annotated[
+        str | None,
+        typer.Option(help=f"From this time (default now; never before now). {TIME_HELP}"),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", help="Tenant id (default: the platform-wide price).", show_default=False
+        ),
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Add a price version (platform admin); prices are never edited, only superseded."""
+    when: datetime | None = parse_time(effective_from, "--effective-from")
+    with connect() as client:
+        added = client.billing.add_price(
+            meter, rate_per_hour=rate, unit=unit,
+            effective_from=UNSET if when is None else when,
+            tenant_id=UNSET if tenant is None else tenant,
+        )  # fmt: skip
+    emit(
+        output_format(output),
+        added,
+        lambda: say(
+            f"Priced '{added.meter}' at {added.rate_per_hour} {added.unit}/hour from "
+            f"{added.effective_from.isoformat()}."
+        ),
+    )
+
+
+def _event(
+    kind: WalletEventKind,
+    *,
+    key: str | None = None,
+    amount: str | None = None,
+    unit: Unit | None = None,
+    tenant: str | None,
+    idempotency_key: str | None,
+    output: OutputOpt,
+) -> None:
+    with connect() as client:
+        event = client.billing.wallet_event(
+            kind,
+            key=UNSET if key is None else key,
+            amount=UNSET if amount is None else amount,
+            unit=UNSET if unit is None else unit,
+            tenant_id=UNSET if tenant is None else tenant,
+            idempotency_key=UNSET if idempotency_key is None else idempotency_key,
+        )
+    emit(output_format(output), event, lambda: show_event(event))
+
+
+AmountArg = Annotated[str, typer.Argument(help="A decimal amount: 2.5.", show_default=False)]
+
+
+@app.command()
+def credit(
+    amount: AmountArg,
+    unit: UnitOpt,
+    tenant: TenantOpt = None,
+    idempotency_key: IdempotencyOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Credit compute units, a voucher (platform admin)."""
+    _event(
+        "credit", amount=amount, unit=unit, tenant=tenant, idempotency_key=idempotency_key,
+        output=output,
+    )  # fmt: skip
+
+
+@app.command()
+def subscribe(
+    plan: Annotated[str, typer.Argument(help="Plan key: trial, basic, advanced.")],
+    tenant: TenantOpt = None,
+    idempotency_key: IdempotencyOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Subscribe to a plan (tenant admins)."""
+    _event("subscribe", key=plan, tenant=tenant, idempotency_key=idempotency_key, output=output)
+
+
+@app.command()
+def extension(
+    pack: Annotated[str, typer.Argument(help="Extension pack key: extension-10.")],
+    tenant: TenantOpt = None,
+    idempotency_key: IdempotencyOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Buy an extension pack on top of the plan (tenant admins)."""
+    _event("buy_extension", key=pack, tenant=tenant, idempotency_key=idempotency_key, output=output)
+
+
+@app.command()
+def trial(
+    grant: Annotated[str, typer.Argument(help="Trial grant key: notebook-trial.")],
+    tenant: TenantOpt = None,
+    idempotency_key: IdempotencyOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Grant a free-trial deduction package (platform admin)."""
+    _event("grant_trial", key=grant, tenant=tenant, idempotency_key=idempotency_key, output=output)
+
+
+@app.command("pay-arrears")
+def pay_arrears(
+    amount: AmountArg,
+    unit: UnitOpt,
+    tenant: TenantOpt = None,
+    idempotency_key: IdempotencyOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Record arrears settled outside the wallet (platform admin)."""
+    _event(
+        "pay_arrears", amount=amount, unit=unit, tenant=tenant, idempotency_key=idempotency_key,
+        output=output,
+    )  # fmt: skip

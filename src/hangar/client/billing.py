@@ -1,0 +1,91 @@
+"""Billing (``/api/v1/billing``): balance, statements, the price book, wallet events.
+
+Amounts travel as decimal strings ("1.28") and are returned as the API sent them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hangar.billing.money import Unit
+from hangar.billing.schemas import (
+    BalanceRead,
+    PriceCreate,
+    PriceRead,
+    StatementRead,
+    WalletEventCreate,
+    WalletEventKind,
+    WalletEventRead,
+)
+from hangar.client.transport import UNSET, Transport, Unset, payload
+
+BILLING = "/api/v1/billing"
+
+
+class BillingAPI:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def balance(self, *, tenant_id: str | None = None) -> BalanceRead:
+        """Ledger totals and the wallet per unit, derived now (``tenant_id``: platform admin)."""
+        return self._t.get(BalanceRead, f"{BILLING}/balance", params={"tenant_id": tenant_id})
+
+    def statements(
+        self,
+        *,
+        period: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        tenant_id: str | None = None,
+    ) -> StatementRead:
+        """Line items of one UTC hour (``period`` = ``YYYY-MM-DDTHH``) or of ``start``–``end``
+        (time-zone aware), with the exact and the rounded totals per unit."""
+        params = {"period": period, "start": start, "end": end, "tenant_id": tenant_id}
+        return self._t.get(StatementRead, f"{BILLING}/statements", params=params)
+
+    def prices(self, *, tenant_id: str | None = None) -> list[PriceRead]:
+        """Every price version, platform-wide and the tenant's own."""
+        return self._t.get_list(PriceRead, f"{BILLING}/prices", params={"tenant_id": tenant_id})
+
+    def add_price(
+        self,
+        meter: str,
+        *,
+        rate_per_hour: str,
+        unit: Unit | str,
+        effective_from: datetime | Unset = UNSET,
+        tenant_id: str | Unset = UNSET,
+    ) -> PriceRead:
+        """Add a price version (platform admin), effective now or later; never backdated."""
+        body = payload(
+            PriceCreate,
+            meter=meter,
+            rate_per_hour=rate_per_hour,
+            unit=unit,
+            effective_from=effective_from,
+            tenant_id=tenant_id,
+        )
+        return self._t.send(PriceRead, "POST", f"{BILLING}/prices", json=body)
+
+    def wallet_event(
+        self,
+        kind: WalletEventKind,
+        *,
+        key: str | Unset = UNSET,
+        amount: str | Unset = UNSET,
+        unit: Unit | str | Unset = UNSET,
+        tenant_id: str | Unset = UNSET,
+        idempotency_key: str | Unset = UNSET,
+    ) -> WalletEventRead:
+        """Record ``subscribe``/``buy_extension`` (``key``), ``grant_trial`` (``key``), or
+        ``credit``/``pay_arrears`` (``amount`` + ``unit``); effective now."""
+        body = payload(
+            WalletEventCreate,
+            kind=kind,
+            key=key,
+            amount=amount,
+            unit=unit,
+            tenant_id=tenant_id,
+            idempotency_key=idempotency_key,
+        )
+        return self._t.send(WalletEventRead, "POST", f"{BILLING}/wallet/events", json=body)
