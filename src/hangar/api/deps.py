@@ -162,7 +162,10 @@ def Permit(  # noqa: N802 - reads like a type at the call site: Depends(Permit("
 
 def platform_admin(actor: CurrentActor) -> Actor:
     if not actor.user.is_platform_admin:
-        raise PermissionDenied("only the platform admin may manage tenants")
+        raise PermissionDenied(
+            "only the platform admin (the installation's first admin account) may do this: "
+            "tenants, clusters and the platform price book are platform-wide"
+        )
     return actor
 
 
