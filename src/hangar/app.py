@@ -27,6 +27,7 @@ from hangar.backends.local.backend import LocalBackend
 from hangar.backends.local.config import LocalBackendConfig
 from hangar.billing.router import router as billing_routes
 from hangar.billing.settlement import Settler
+from hangar.billing.usage_router import router as usage_routes
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
@@ -209,7 +210,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
-        idle_policies, image_routes, devenv_gateway, billing_routes,
+        idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -18,6 +18,7 @@ from hangar.client.settings import SettingsAPI
 from hangar.client.tenants import TenantsAPI
 from hangar.client.tokens import TokensAPI
 from hangar.client.transport import DEFAULT_TIMEOUT, UNSET, Transport, Unset, payload
+from hangar.client.usage import UsageAPI
 from hangar.client.users import UsersAPI
 from hangar.client.workspaces import WorkspacesAPI
 from hangar.tenancy.schemas import Me, PasswordChange, TokenCreated, TokenLoginIn
@@ -65,6 +66,7 @@ class HangarClient:
         self.images = ImagesAPI(self._t)
         self.waiting = WaitingAPI(self._t)  # the admission queue view
         self.billing = BillingAPI(self._t)
+        self.usage = UsageAPI(self._t)
 
     @property
     def server_url(self) -> str:
