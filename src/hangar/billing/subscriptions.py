@@ -222,7 +222,7 @@ def apply_event(wallet: Wallet, event: WalletEvent, *, catalog: Catalog) -> Appl
         case PayArrears(at=at, amount=amount):
             work.pay_arrears(amount, at)
         case Advance():
-            pass
+            pass  # only time passes: advance_to above did the work
     work.repay_arrears(event.at)
     return Applied(work.freeze(), tuple(work.transitions), deduction)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, console_session
+from hangar.errors import Conflict
 from hangar.tenancy import workspaces
 from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import Tenant, Workspace
@@ -57,6 +59,15 @@ class Chrome:
     def workspace_or_first(self) -> Workspace | None:
         """The header's workspace, else the first one the user may enter."""
         return self.current_workspace or next(iter(self.workspaces), None)
+
+    def chosen_workspace(self, ref: str, find: Callable[[str], Workspace]) -> Workspace:
+        """The workspace a page asked for (``find`` checks entering it), else the header's."""
+        ws = find(ref) if ref else self.workspace_or_first
+        if ws is None:
+            raise Conflict(
+                "you are not a member of any workspace yet: ask a workspace admin to add you"
+            )
+        return ws
 
 
 def page_chrome(request: Request, session: SessionDep, actor: CurrentActor) -> Chrome:

@@ -13,6 +13,7 @@ reloads every 15 s. Charts are inline SVG drawn here: the CSP allows no chart sc
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
@@ -34,7 +35,7 @@ from hangar.devenvs.schemas import (
 )
 from hangar.devenvs.states import FAILED, NOT_STARTED, RUNNING, STARTING, STOPPING
 from hangar.devenvs.tools import code_server_path
-from hangar.errors import Conflict, NotFound, PermissionDenied
+from hangar.errors import NotFound, PermissionDenied
 from hangar.images import making
 from hangar.images.orm import Image
 from hangar.images.schemas import ImageMake
@@ -77,16 +78,6 @@ def _gate(session: Session, actor: Actor, env_id: str, point: str, *, write: boo
     )
 
 
-def _workspace(session: Session, actor: Actor, chrome: Chrome, ref: str) -> Workspace:
-    """The workspace asked for (entering it is checked), else the header's current one."""
-    ws = access_workspace(session, actor, ref) if ref else chrome.workspace_or_first
-    if ws is None:
-        raise Conflict(
-            "you are not a member of any workspace yet: ask a workspace admin to add you"
-        )
-    return ws
-
-
 def _allowed(actor: Actor, roles: frozenset[Role], owner: str | None) -> frozenset[str]:
     """The actions the matrix allows on an environment created by ``owner`` (to show them)."""
     found = set()
@@ -126,7 +117,7 @@ def list_page(
 ) -> Response:
     if not workspace_id and chrome.workspace_or_first is None:
         return render(request, "devenvs/list.html", {"chrome": chrome, "ws": None})
-    ws = _workspace(session, actor, chrome, workspace_id)
+    ws = chrome.chosen_workspace(workspace_id, partial(access_workspace, session, actor))
     where = [visible_jobs(session, actor, point="devenv.list", kind=KIND),
              Workload.workspace_id == ws.id]  # fmt: skip
     ide = ide if ide in IDE_LABELS else ""
@@ -258,7 +249,7 @@ def new_page(
     workspace_id: Annotated[str, Query(max_length=64)] = "",
     ide: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    ws = _workspace(session, actor, chrome, workspace_id)
+    ws = chrome.chosen_workspace(workspace_id, partial(access_workspace, session, actor))
     access_workspace_for_create(session, actor, ws.id, point="devenv.create")
     form = DevEnvForm(workspace_id=ws.id, ide=ide if ide in IDE_LABELS else "jupyterlab")
     return _form_page(request, session, actor, chrome, ws, form, settings)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, app_state
 from hangar.config import Settings
-from hangar.errors import Conflict
 from hangar.jobs import logs, reads, service
 from hangar.jobs.access import (
     JobAccess,
@@ -44,16 +43,6 @@ ACTIONS = {"stop": "training.stop", "restart": "training.start", "copy": "traini
            "delete": "training.delete"}  # fmt: skip
 
 
-def _workspace(session: Session, actor: Actor, chrome: Chrome, ref: str) -> Workspace:
-    """The workspace asked for (entering it is checked), else the header's current one."""
-    ws = access_workspace_for_create(session, actor, ref) if ref else chrome.workspace_or_first
-    if ws is None:
-        raise Conflict(
-            "you are not a member of any workspace yet: ask a workspace admin to add you"
-        )
-    return ws
-
-
 @router.get("")
 def list_page(
     request: Request,
@@ -67,7 +56,9 @@ def list_page(
 ) -> Response:
     if not workspace_id and chrome.workspace_or_first is None:
         return render(request, "jobs/list.html", {"chrome": chrome, "ws": None})
-    ws = _workspace(session, actor, chrome, workspace_id)
+    ws = chrome.chosen_workspace(
+        workspace_id, lambda ref: access_workspace_for_create(session, actor, ref)
+    )
     where = [visible_jobs(session, actor), Workload.workspace_id == ws.id]
     if state in State.__members__:
         where.append(Workload.state == state)
@@ -110,7 +101,9 @@ def new_page(
     settings: SettingsDep,
     workspace_id: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    ws = _workspace(session, actor, chrome, workspace_id)
+    ws = chrome.chosen_workspace(
+        workspace_id, lambda ref: access_workspace_for_create(session, actor, ref)
+    )
     access_workspace_for_create(session, actor, ws.id)
     return _form_page(request, session, actor, chrome, ws, JobForm(workspace_id=ws.id), settings)
 
