@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hangar.api.deps import SAFE_METHODS, SESSION_COOKIE, app_state
 from hangar.api.state import AppState
+from hangar.backends.state import RunHandle
 from hangar.devenvs import code_server, launch, probes
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.service import KIND
@@ -49,6 +50,7 @@ from hangar.workloads.service import current_handle
 
 gateway = APIRouter(include_in_schema=False)
 HANGAR_COOKIES = frozenset({SESSION_COOKIE, "hangar_csrf"})
+NEVER_FORWARDED = frozenset({"authorization"})  # a Hangar API token must not reach the IDE
 
 
 @dataclass(frozen=True)
@@ -88,41 +90,46 @@ def resolve(state: AppState, caller: Caller, env_id: str, port: int | None) -> U
                 f"dev environment '{workload.name}' is not running; start it, then open it",
                 fields={"state": workload.state},
             )
-        drop = HANGAR_COOKIES
-        never = frozenset({"authorization"})  # a Hangar API token must not reach the IDE
-        if port is not None:
-            if port not in env.exposed_ports:
-                raise NotFound(
-                    f"port {port} of '{workload.name}' is not exposed; expose it first "
-                    f"(`hangar dev port {workload.name} {port}`)",
-                    fields={"port": "not exposed"},
-                )
-            if not _listens(state, session, workload, port):
-                raise Conflict(
-                    f"nothing in '{workload.name}' listens on port {port}: start your server "
-                    f"in the environment on 0.0.0.0:{port}, then reload",
-                    fields={"port": "not listening"},
-                )
-            return Upstream(
-                host="127.0.0.1", port=port, public_prefix=launch.ports_prefix(env_id, port),
-                strip_prefix=True, drop_cookies=drop, drop_headers=never,
-            )  # fmt: skip
-        if env.ide == "jupyterlab":
-            return Upstream(
-                host="127.0.0.1", port=env.ide_port, public_prefix=launch.public_prefix(env_id),
-                strip_prefix=False, inject_headers={"Authorization": f"token {env.secret}"},
-                drop_cookies=drop, drop_headers=never,
-            )  # fmt: skip
+        if port is None:
+            return _ide_upstream(env)
+        if port not in env.exposed_ports:
+            raise NotFound(
+                f"port {port} of '{workload.name}' is not exposed; expose it first "
+                f"(`hangar dev port {workload.name} {port}`)",
+                fields={"port": "not exposed"},
+            )
+        handle, name = current_handle(session, workload), workload.name
+    # Outside the session: the listener check reads /proc (no transaction held meanwhile).
+    if not _listens(state, handle, port):
+        raise Conflict(
+            f"nothing in '{name}' listens on port {port}: start your server in the environment "
+            f"on 0.0.0.0:{port}, then reload",
+            fields={"port": "not listening"},
+        )
+    return Upstream(
+        host="127.0.0.1", port=port, public_prefix=launch.ports_prefix(env_id, port),
+        strip_prefix=True, drop_cookies=HANGAR_COOKIES, drop_headers=NEVER_FORWARDED,
+    )  # fmt: skip
+
+
+def _ide_upstream(env: DevEnvironment) -> Upstream:
+    env_id, port = env.workload_id, env.ide_port
+    assert port is not None
+    if env.ide == "jupyterlab":
         return Upstream(
-            host="127.0.0.1", port=env.ide_port, public_prefix=launch.public_prefix(env_id),
-            strip_prefix=True, drop_cookies=drop, drop_headers=never,
-            inject_cookies=code_server.auth_cookies(env.secret),
+            host="127.0.0.1", port=port, public_prefix=launch.public_prefix(env_id),
+            strip_prefix=False, inject_headers={"Authorization": f"token {env.secret}"},
+            drop_cookies=HANGAR_COOKIES, drop_headers=NEVER_FORWARDED,
         )  # fmt: skip
+    return Upstream(
+        host="127.0.0.1", port=port, public_prefix=launch.public_prefix(env_id),
+        strip_prefix=True, drop_cookies=HANGAR_COOKIES, drop_headers=NEVER_FORWARDED,
+        inject_cookies=code_server.auth_cookies(env.secret),
+    )  # fmt: skip
 
 
-def _listens(state: AppState, session: Session, workload: Workload, port: int) -> bool:
+def _listens(state: AppState, handle: RunHandle | None, port: int) -> bool:
     """Whether the port's listener is the environment's own (see :func:`probes.listens_on`)."""
-    handle = current_handle(session, workload)
     if handle is None:
         return False
     try:
