@@ -141,11 +141,14 @@ class ImageBuilder:
     def _build(self, image_id: str, workload_id: str, dest: Path) -> bool:
         with transaction(self.sessions) as session:
             image = session.get(Image, image_id)
-            if image is None or image.status == "cancelled":
-                layers.discard(dest)
+            cancelled = image is None or image.status == "cancelled"
+        if cancelled:
+            layers.discard(dest)  # first: a crash before the mark below only discards again
+            with transaction(self.sessions) as session:
+                image = session.get(Image, image_id)
                 if image is not None:
                     image.path = ""  # cleaned up: the loop is done with it
-                return True
+            return True
         try:
             size = layers.snapshot(layers.software_host_dir(self.home, workload_id), dest)
         except OSError as exc:
