@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hangar.db.base import Base, UTCDateTime, new_id, utcnow
@@ -97,3 +97,73 @@ class SettlementMark(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     settled_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AllocationChange(Base):
+    """From ``at`` on, ``cards`` of ``gpu_model`` on ``cluster_id`` are allocated to a workspace
+    (spec 09 §3.3): the history "allocated GPU-hours" integrates (1×24 + 2×24 = 72).
+
+    A row is appended whenever a quota, queue or quota ↔ workspace link change moves the level;
+    never edited. No foreign keys: the history outlives the workspace and the quota.
+    """
+
+    __tablename__ = "allocation_changes"
+    __table_args__ = (
+        Index("ix_allocation_changes_workspace_at", "workspace_id", "at"),
+        Index("ix_allocation_changes_tenant_at", "tenant_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(16))
+    cluster_id: Mapped[str] = mapped_column(String(16))
+    gpu_model: Mapped[str] = mapped_column(String(64))
+    cards: Mapped[str] = mapped_column(String(48))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StoragePeak(Base):
+    """The peak bytes one owner (``user`` or ``workspace``) stored on one calendar ``day``
+    (ISO date, UTC), raised by every storage sample of that day (spec 10 B-E2)."""
+
+    __tablename__ = "storage_peaks"
+
+    owner_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(16), index=True)
+    peak_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    sampled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BillingPolicy(Base):
+    """A tenant's billing rules (spec 10 §5.4, §6): the minimum currency balance needed to
+    start work (B-M3; None: no gate), and what an exhausted wallet does to running work
+    (``stop``: stop compute, keep data; ``arrears``: keep running and accrue arrears)."""
+
+    __tablename__ = "billing_policies"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    min_balance: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    min_balance_unit: Mapped[str] = mapped_column(String(8), default="CNY")
+    exhausted_action: Mapped[str] = mapped_column(String(16), default="arrears")
+    updated_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class BillingAlert(Base):
+    """One alert raised once (``key``): a wallet at 80 % or 100 % of what it holds, a stop
+    because the wallet ran out, a storage day over the free quota."""
+
+    __tablename__ = "billing_alerts"
+    __table_args__ = (Index("ix_billing_alerts_tenant_at", "tenant_id", "at"),)
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(512))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
