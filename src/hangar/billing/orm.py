@@ -64,7 +64,11 @@ class LedgerEntry(Base):
     the hour window and the price version they come from."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_tenant_period", "tenant_id", "period_start"),)
+    __table_args__ = (
+        Index("ix_ledger_entries_tenant_period", "tenant_id", "period_start"),
+        # Settlement reads one hour of every tenant's lines at a time.
+        Index("ix_ledger_entries_period_start", "period_start"),
+    )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(160), unique=True)

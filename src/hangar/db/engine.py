@@ -25,6 +25,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 32 MiB of page cache (the default is 2 MiB): the ledger's unique keys are random,
+            # and index pages evicted between transactions make bulk settlement disk-bound.
+            cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
         @event.listens_for(engine, "begin")
