@@ -28,19 +28,23 @@ retried on the next pass, so nothing is skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Executable, Table, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hangar.billing.catalog import DEFAULT_CATALOG, Catalog
+from hangar.billing.errors import invalid
 from hangar.billing.money import (
     ARITHMETIC,
     SECONDS_PER_HOUR,
+    UNIT_QUANTUM,
     Amount,
     Unit,
     format_decimal,
@@ -49,7 +53,6 @@ from hangar.billing.money import (
     total,
 )
 from hangar.billing.orm import LedgerEntry, SettlementMark, WalletEventRow
-from hangar.billing.rating import Usage, rate_usage
 from hangar.billing.service import (
     CPU_METER,
     MEMORY_METER,
@@ -59,6 +62,9 @@ from hangar.billing.service import (
     wallet_event_at,
 )
 from hangar.billing.subscriptions import Consume
+from hangar.billing.times import whole_second
+from hangar.db.base import new_id, utcnow
+from hangar.db.bulk import insert_many
 from hangar.db.engine import transaction
 from hangar.errors import HangarError
 from hangar.workloads.orm import UsageInterval
@@ -66,6 +72,12 @@ from hangar.workloads.orm import UsageInterval
 log = logging.getLogger("hangar.billing")
 
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+LEDGER = cast(Table, LedgerEntry.__table__)
+LINE_QUANTUM = UNIT_QUANTUM
+"""Every compute line keeps 0.000001 of its unit, currency included: metering is per second
+and only an invoice total is rounded to 0.01 (spec 10 §5.7, J4), so a tenant's cents are the
+exact sum of its seconds, not a sum of per-line roundings."""
 GIB = Decimal(1024**3)
 MARK = "compute"
 LOOKBACK = timedelta(hours=6)
@@ -76,11 +88,12 @@ def hour_start(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+@functools.lru_cache(maxsize=64)
 def hour_key(start: datetime) -> str:
     return start.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
-def meters(interval: UsageInterval) -> list[tuple[str, Decimal]]:
+def meters(interval: IntervalRow) -> list[tuple[str, Decimal]]:
     """``(meter, quantity)`` the interval uses: cards (a vGPU as its share), cores, GiB."""
     result: list[tuple[str, Decimal]] = []
     if interval.gpu_model:
@@ -107,58 +120,111 @@ class Line:
     price_version_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One price version's stretch of an hour: ``rate`` per hour over ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    rate: Decimal
+    unit: Unit
+    version_id: str
+
+
+def hour_segments(prices: TenantPrices, meter: str, hour: datetime) -> tuple[Segment, ...]:
+    """The price versions of ``meter`` in force during ``[hour, hour+1h)``, clipped to it and
+    to whole seconds (metering is per second, J4). A gap in the versions raises, naming it."""
+    end = hour + HOUR
+    segments: list[Segment] = []
+    cursor = hour
+    for raw_start, raw_end, version in prices.book.spans(meter):
+        span_start = whole_second(raw_start.astimezone(UTC))
+        span_end = end if raw_end is None else min(end, whole_second(raw_end.astimezone(UTC)))
+        if span_end <= cursor:
+            continue
+        if cursor >= end:
+            break
+        if span_start > cursor:
+            raise invalid(
+                "start",
+                f"no price for card model {meter!r} from {cursor.isoformat()} "
+                f"(the next version starts {span_start.isoformat()})",
+            )
+        version_id = prices.version_id(meter, version.effective_from)
+        rate = version.rate_per_hour
+        segments.append(Segment(cursor, span_end, rate.value, rate.unit, version_id))
+        cursor = span_end
+    if cursor < end:
+        raise invalid("end", f"no price for card model {meter!r} after {cursor.isoformat()}")
+    return tuple(segments)
+
+
 def rate_overlap(
-    prices: TenantPrices, *, interval_id: str, meter: str, quantity: Decimal,
+    segments: tuple[Segment, ...], *, interval_id: str, meter: str, quantity: Decimal,
     start: datetime, end: datetime, hour: datetime,
+    amounts: dict[tuple[str, Decimal, int], Amount] | None = None,
 ) -> list[Line]:  # fmt: skip
     """The lines of ``quantity`` of ``meter`` used over ``[start, end)`` inside one hour:
-    ``rate/h × quantity × seconds / 3600`` per price version, kept to the unit's quantum."""
-    rating = rate_usage(prices.book, Usage(meter, 1, start, end))
+    ``rate/h × quantity × seconds / 3600`` per price version, kept to the unit's quantum.
+
+    ``amounts`` caches each (version, quantity, seconds)'s amount across the lines of an hour,
+    where most intervals use whole hours of the same few shapes."""
+    if start.microsecond:
+        start = whole_second(start)
+    if end.microsecond:
+        end = whole_second(end)
+    tag = hour_key(hour)
     lines = []
-    for part in rating.parts:
-        if part.seconds == 0:
+    for segment in segments:
+        lo = start if start > segment.start else segment.start
+        hi = end if end < segment.end else segment.end
+        if hi <= lo:
             continue
-        exact = ratio(
-            ARITHMETIC.multiply(
-                ARITHMETIC.multiply(part.rate_per_hour.value, quantity), Decimal(part.seconds)
-            ),
-            SECONDS_PER_HOUR,
-        )
-        unit = part.rate_per_hour.unit
-        version_id = prices.version_id(meter, _version_start(prices, meter, part.start))
+        seconds = (hi - lo) // SECOND
+        shape = (segment.version_id, quantity, seconds)
+        amount = None if amounts is None else amounts.get(shape)
+        if amount is None:
+            exact = ratio(
+                ARITHMETIC.multiply(ARITHMETIC.multiply(segment.rate, quantity), Decimal(seconds)),
+                SECONDS_PER_HOUR,
+            )
+            amount = Amount(quantize(exact, LINE_QUANTUM), segment.unit)
+            if amounts is not None:
+                amounts[shape] = amount
         lines.append(
             Line(
-                key=f"compute:{interval_id}:{meter}:{hour_key(hour)}:{version_id}",
+                key=f"compute:{interval_id}:{meter}:{tag}:{segment.version_id}",
                 meter=meter,
                 quantity=quantity,
-                seconds=part.seconds,
-                start=part.start,
-                end=part.end,
-                amount=Amount(quantize(exact, unit.quantum), unit),
-                price_version_id=version_id,
+                seconds=seconds,
+                start=lo,
+                end=hi,
+                amount=amount,
+                price_version_id=segment.version_id,
             )
         )
     return lines
 
 
-def _version_start(prices: TenantPrices, meter: str, at: datetime) -> datetime:
-    for start, end, version in prices.book.spans(meter):
-        if start <= at and (end is None or at < end):
-            return version.effective_from
-    raise KeyError((meter, at))
+class _HourPrices:
+    """Each tenant's price segments for one hour, looked up once per (tenant, meter)."""
 
+    def __init__(self, session: Session, hour: datetime) -> None:
+        self.session, self.hour = session, hour
+        self.books: dict[str, TenantPrices] = {}
+        self.segments: dict[tuple[str, str], tuple[Segment, ...] | None] = {}
 
-def overlapping(session: Session, *, start: datetime, end: datetime) -> list[UsageInterval]:
-    return list(
-        session.scalars(
-            select(UsageInterval)
-            .where(
-                UsageInterval.started_at < end,
-                or_(UsageInterval.ended_at.is_(None), UsageInterval.ended_at > start),
+    def of(self, tenant_id: str, meter: str) -> tuple[Segment, ...] | None:
+        """None: the meter has no price for this tenant (it is not billed)."""
+        key = (tenant_id, meter)
+        if key not in self.segments:
+            prices = self.books.get(tenant_id)
+            if prices is None:
+                prices = self.books[tenant_id] = tenant_prices(self.session, tenant_id=tenant_id)
+            self.segments[key] = (
+                hour_segments(prices, meter, self.hour) if prices.priced(meter) else None
             )
-            .order_by(UsageInterval.tenant_id, UsageInterval.started_at, UsageInterval.id)
-        )
-    )
+        return self.segments[key]
 
 
 def settle_hour(session: Session, *, hour: datetime, catalog: Catalog) -> int:
@@ -167,75 +233,132 @@ def settle_hour(session: Session, *, hour: datetime, catalog: Catalog) -> int:
     Lines already on the ledger are kept. A line whose usage changed after it was settled
     (an interval closed at a time its backend observed, before the hour it was billed as open
     in) gets one ``adjustment`` line for the difference, keyed ``adjust:{line key}``.
+
+    Reads and writes go through Core (rows as tuples, one multi-row INSERT): an hour of a
+    busy cluster holds thousands of lines, and ORM objects would cost more than the rating.
     """
     end = hour + HOUR
-    expected: dict[str, tuple[UsageInterval, Line]] = {}
-    prices_of: dict[str, TenantPrices] = {}
-    for interval in overlapping(session, start=hour, end=end):
-        tid = interval.tenant_id
-        prices = prices_of.get(tid) or prices_of.setdefault(
-            tid, tenant_prices(session, tenant_id=tid)
-        )
+    expected: dict[str, tuple[IntervalRow, Line]] = {}
+    prices = _HourPrices(session, hour)
+    amounts: dict[tuple[str, Decimal, int], Amount] = {}
+    created = utcnow()
+    for row in session.execute(_overlapping_rows(hour, end)):
+        interval = cast(IntervalRow, row)
         start = max(interval.started_at, hour)
         stop = end if interval.ended_at is None else min(interval.ended_at, end)
         if stop <= start:
             continue
         for meter, quantity in meters(interval):
-            if not prices.priced(meter):
+            segments = prices.of(interval.tenant_id, meter)
+            if segments is None:
                 continue
             for line in rate_overlap(
-                prices, interval_id=interval.id, meter=meter, quantity=quantity,
-                start=start, end=stop, hour=hour,
+                segments, interval_id=interval.id, meter=meter, quantity=quantity,
+                start=start, end=stop, hour=hour, amounts=amounts,
             ):  # fmt: skip
                 expected[line.key] = (interval, line)
     existing = {
-        row.key: row
-        for row in session.scalars(
-            select(LedgerEntry).where(
+        key: (kind, Decimal(amount))
+        for key, kind, amount in session.execute(
+            select(LedgerEntry.key, LedgerEntry.kind, LedgerEntry.amount).where(
                 LedgerEntry.kind.in_(("compute", "adjustment")),
                 LedgerEntry.period_start >= hour,
                 LedgerEntry.period_start < end,
             )
         )
     }
+    new_rows: list[dict[str, object]] = []
     added: dict[str, list[Line]] = defaultdict(list)
     for key, (interval, line) in expected.items():
-        row = existing.get(key)
-        if row is None:
-            session.add(_compute_entry(interval, line))
+        found = existing.get(key)
+        if found is None:
+            new_rows.append(_compute_entry(interval, line, created))
             added[interval.tenant_id].append(line)
-        elif Decimal(row.amount) != line.amount.value and f"adjust:{key}" not in existing:
-            diff = Amount(line.amount.value - Decimal(row.amount), line.amount.unit)
-            session.add(_adjustment(row, diff))
-    for key, row in existing.items():
-        if row.kind == "compute" and key not in expected and f"adjust:{key}" not in existing:
-            session.add(_adjustment(row, -Amount(Decimal(row.amount), Unit(row.unit))))
+        elif found[1] != line.amount.value and f"adjust:{key}" not in existing:
+            _adjust(session, key, line.amount.value - found[1])
+    for key, (kind, amount) in existing.items():
+        if kind == "compute" and key not in expected and f"adjust:{key}" not in existing:
+            _adjust(session, key, -amount)
+    insert_many(session, LEDGER, new_rows)
     for tenant_id, lines in added.items():
         _consume(session, tenant_id=tenant_id, hour=hour, lines=lines, catalog=catalog)
-    return sum(len(lines) for lines in added.values())
+    return len(new_rows)
 
 
-def _compute_entry(interval: UsageInterval, line: Line) -> LedgerEntry:
-    return LedgerEntry(
-        key=line.key, tenant_id=interval.tenant_id, workspace_id=interval.workspace_id,
-        user_id=interval.user_id, kind="compute", meter=line.meter,
-        quantity=format_decimal(line.quantity), seconds=line.seconds,
-        amount=format_decimal(line.amount.value), unit=line.amount.unit.value,
-        usage_interval_id=interval.id, workload_id=interval.workload_id,
-        price_version_id=line.price_version_id, period_start=line.start, period_end=line.end,
-    )  # fmt: skip
+class IntervalRow(Protocol):
+    """The columns of a usage interval settlement reads (a Core row or the ORM object)."""
+
+    id: str
+    tenant_id: str
+    workspace_id: str
+    user_id: str | None
+    workload_id: str
+    gpu_model: str
+    gpus: int
+    gpu_milli: int
+    cpu_millicores: int
+    mem_bytes: int
+    started_at: datetime
+    ended_at: datetime | None
 
 
-def _adjustment(row: LedgerEntry, diff: Amount) -> LedgerEntry:
-    return LedgerEntry(
-        key=f"adjust:{row.key}", tenant_id=row.tenant_id, workspace_id=row.workspace_id,
-        user_id=row.user_id, kind="adjustment", meter=row.meter, quantity=row.quantity,
-        seconds=0, amount=format_decimal(diff.value), unit=diff.unit.value,
-        usage_interval_id=row.usage_interval_id, workload_id=row.workload_id,
-        price_version_id=row.price_version_id, period_start=row.period_start,
-        period_end=row.period_end,
-        note="usage changed after settlement (interval closed at its observed end)",
-    )  # fmt: skip
+def _overlapping_rows(start: datetime, end: datetime) -> Executable:
+    u = UsageInterval
+    return (
+        select(
+            u.id,
+            u.tenant_id,
+            u.workspace_id,
+            u.user_id,
+            u.workload_id,
+            u.gpu_model,
+            u.gpus,
+            u.gpu_milli,
+            u.cpu_millicores,
+            u.mem_bytes,
+            u.started_at,
+            u.ended_at,
+        )
+        .where(u.started_at < end, or_(u.ended_at.is_(None), u.ended_at > start))
+        .order_by(u.tenant_id, u.started_at, u.id)
+    )
+
+
+def _compute_entry(interval: IntervalRow, line: Line, created: datetime) -> dict[str, object]:
+    return {
+        "id": new_id(), "key": line.key, "tenant_id": interval.tenant_id,
+        "workspace_id": interval.workspace_id, "user_id": interval.user_id, "kind": "compute",
+        "meter": line.meter, "quantity": format_decimal(line.quantity), "seconds": line.seconds,
+        "amount": format_decimal(line.amount.value), "unit": line.amount.unit.value,
+        "usage_interval_id": interval.id, "workload_id": interval.workload_id,
+        "price_version_id": line.price_version_id, "period_start": line.start,
+        "period_end": line.end, "note": "", "created_at": created,
+    }  # fmt: skip
+
+
+def _adjust(session: Session, key: str, diff: Decimal) -> None:
+    """Add the ``adjustment`` line correcting the compute line ``key`` by ``diff``."""
+    row = session.scalars(select(LedgerEntry).where(LedgerEntry.key == key)).one()
+    session.add(
+        LedgerEntry(
+            key=f"adjust:{row.key}",
+            tenant_id=row.tenant_id,
+            workspace_id=row.workspace_id,
+            user_id=row.user_id,
+            kind="adjustment",
+            meter=row.meter,
+            quantity=row.quantity,
+            seconds=0,
+            amount=format_decimal(diff),
+            unit=row.unit,
+            usage_interval_id=row.usage_interval_id,
+            workload_id=row.workload_id,
+            price_version_id=row.price_version_id,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            note="usage changed after settlement (interval closed at its observed end)",
+        )
+    )
 
 
 def _consume(
