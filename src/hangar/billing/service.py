@@ -7,18 +7,26 @@ entries and replayed from wallet events every time it is asked for.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
 from hangar.billing.catalog import Catalog, PriceList
 from hangar.billing.errors import invalid
-from hangar.billing.money import Amount, Unit, format_decimal, parse_amount, require_positive
+from hangar.billing.money import (
+    ARITHMETIC,
+    Amount,
+    Unit,
+    format_decimal,
+    parse_amount,
+    require_positive,
+    round_invoice_total,
+)
 from hangar.billing.orm import LedgerEntry, PriceVersionRow, WalletEventRow
 from hangar.billing.rating import PriceBook, PriceVersion
 from hangar.billing.subscriptions import (
@@ -281,14 +289,24 @@ def wallet_balances(
     return tuple(balance(wallet, unit=u, catalog=catalog) for u in (Unit.DCU, Unit.CU))
 
 
+STATEMENT_COLUMNS = (
+    LedgerEntry.id, LedgerEntry.key, LedgerEntry.kind, LedgerEntry.meter, LedgerEntry.quantity,
+    LedgerEntry.seconds, LedgerEntry.amount, LedgerEntry.unit, LedgerEntry.workspace_id,
+    LedgerEntry.user_id, LedgerEntry.usage_interval_id, LedgerEntry.workload_id,
+    LedgerEntry.price_version_id, LedgerEntry.period_start, LedgerEntry.period_end,
+)  # fmt: skip
+
+
 def statement(
     session: Session, *, tenant_id: str, start: datetime, end: datetime
-) -> Sequence[LedgerEntry]:
-    """Ledger lines whose period starts in ``[start, end)``, oldest first."""
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Ledger lines whose period starts in ``[start, end)``, oldest first: rows carrying the
+    :data:`STATEMENT_COLUMNS` as attributes (a month can hold 100,000 lines; ORM objects
+    would cost several times the query)."""
     if end <= start:
         raise invalid("end", f"{end.isoformat()} must be after start {start.isoformat()}")
-    return session.scalars(
-        select(LedgerEntry)
+    return session.execute(
+        select(*STATEMENT_COLUMNS)
         .where(
             LedgerEntry.tenant_id == tenant_id,
             LedgerEntry.period_start >= start,
@@ -296,6 +314,19 @@ def statement(
         )
         .order_by(LedgerEntry.period_start, LedgerEntry.key)
     ).all()
+
+
+def statement_totals(lines: Iterable[Row[*tuple[Any, ...]]]) -> dict[Unit, tuple[Amount, Amount]]:
+    """Per unit: the exact sum of the lines and the invoice total (rounded once to 0.01)."""
+    by_unit: dict[str, list[str]] = {}
+    for line in lines:
+        by_unit.setdefault(line.unit, []).append(line.amount)
+    result = {}
+    with localcontext(ARITHMETIC):
+        for unit_name in sorted(by_unit):
+            exact = Amount(sum(map(Decimal, by_unit[unit_name]), Decimal(0)), Unit(unit_name))
+            result[exact.unit] = (exact, round_invoice_total(exact))
+    return result
 
 
 def access_tenant_id(*, actor_tenant_id: str, requested: str | None, platform_admin: bool) -> str:

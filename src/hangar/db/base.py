@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite keeps the text SQLAlchemy wrote ("2026-11-23 14:00:00.000000", UTC): one
+        # fromisoformat call reads it, several times faster than the generic regex parser
+        # (statements read 100,000 lines).
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            parsed = datetime.fromisoformat(value)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
