@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from pathlib import Path
+from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -85,7 +85,7 @@ def expected_total(
         cuts |= {at for at, _ in bounds if interval.start < at < end}
         cuts |= {h * 3600 for h in range(interval.start // 3600 + 1, end // 3600 + 1)}
         ordered = sorted(c for c in cuts if interval.start <= c <= end)
-        for lo, hi in zip(ordered, ordered[1:], strict=False):
+        for lo, hi in pairwise(ordered):
             rate = next(r for at, r in reversed(bounds) if at <= lo)
             exact += Fraction(rate) * interval.cards * (hi - lo) / 3600
             pieces += 1

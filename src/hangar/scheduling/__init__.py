@@ -9,6 +9,7 @@ from hangar.scheduling.admission import admit, schedule
 from hangar.scheduling.decisions import Code, Decision, Verdict
 from hangar.scheduling.model import (
     Loan,
+    ParallelismCap,
     PendingWorkload,
     Queue,
     Quota,
@@ -46,6 +47,7 @@ __all__ = [
     "Inventory",
     "Loan",
     "Node",
+    "ParallelismCap",
     "PendingWorkload",
     "Placement",
     "PlacementIndex",

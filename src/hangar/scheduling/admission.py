@@ -18,8 +18,11 @@ The rules, each applied where the docstrings below say:
 - Spec 02 §7: a workload that would take its user over the per-user GPU or CPU limit waits
   with the requested, used and limit figures. It holds back the same user's later workloads
   in that pool but not other users' (see docs/scheduling.md for why).
-- Admissions consume capacity (quota, lenders, user, nodes) at once, so later decisions in the
-  same cycle see it.
+- Spec 10 §2.3: a tenant on a prepaid plan has a parallelism cap (Σ cards × card-model
+  weight over its live workloads). A workload that would exceed it waits at the head of its
+  pool (head-of-line, like a full pool); one larger than the cap on its own is rejected.
+- Admissions consume capacity (quota, lenders, user, nodes, plan cap) at once, so later
+  decisions in the same cycle see it.
 
 A cycle runs in three passes so that no quota lends capacity its own queue could use:
 1. all started pools admit from their own capacity, interleaved by (priority, submission
@@ -40,6 +43,7 @@ from typing import Protocol
 from hangar.scheduling.decisions import Code, Decision, Verdict
 from hangar.scheduling.model import (
     Loan,
+    ParallelismCap,
     PendingWorkload,
     Queue,
     Quota,
@@ -119,6 +123,7 @@ class _Cycle:
         # user -> [gpu milli, cpu millicores] in use, updated as workloads are admitted
         self.user_used: dict[str, list[int]] = {}
         self.held: dict[tuple[str, str], str] = {}  # (pool, user) -> workload held by §7
+        self.cap_used: dict[str, int] = {}  # cap group -> weighted cards held (10 §2.3)
         self._build_pools()
         self._charge_running()
 
@@ -255,6 +260,14 @@ class _Cycle:
             self.held[(pool.id, w.user_id)] = w.id
             self._decide(w, pool, Verdict.WAIT, Code.USER_LIMIT, "spec 02 §7", over)
             return _Step.NEXT
+        capped = self._plan_cap(w)
+        if capped is not None:
+            verdict, message = capped
+            if verdict is Verdict.REJECT:
+                self._reject(w, pool, Code.PLAN_PARALLELISM, "spec 10 §2.3", message)
+                return _Step.NEXT
+            self._decide(w, pool, Verdict.WAIT, Code.PLAN_PARALLELISM, "spec 10 §2.3", message)
+            return _Step.BLOCK
         want = w.request.total
         loans: list[tuple[_Pool, Resources]] = []
         if pool.idle is None or want.fits(pool.idle):
@@ -331,6 +344,46 @@ class _Cycle:
         want = w.request.total
         used[0] += want.gpu_total_milli
         used[1] += want.cpu_millicores
+        cap = self._cap(w.cap_group)
+        if cap is not None and w.cap_group is not None:
+            self.cap_used[w.cap_group] = self._cap_used(w.cap_group) + cap.units(want)
+
+    # -- plan parallelism (spec 10 §2.3) --------------------------------------------------
+
+    def _cap(self, group: str | None) -> ParallelismCap | None:
+        return None if group is None else self.snapshot.caps.get(group)
+
+    def _cap_used(self, group: str) -> int:
+        used = self.cap_used.get(group)
+        if used is None:
+            cap = self.snapshot.caps[group]
+            used = self.cap_used[group] = sum(
+                cap.units(r.held) for r in self.snapshot.running if r.cap_group == group
+            )
+        return used
+
+    def _plan_cap(self, w: PendingWorkload) -> tuple[Verdict, str] | None:
+        cap = self._cap(w.cap_group)
+        if cap is None or w.cap_group is None:
+            return None
+        asks = cap.units(w.request.total)
+        if not asks:
+            return None
+        used = self._cap_used(w.cap_group)
+        if used + asks <= cap.cap:
+            return None
+        figures = (
+            f"it asks {asks} (cards × card-model weight), the tenant's running work holds "
+            f"{used}, and plan '{cap.plan}' allows {cap.cap}"
+        )
+        if asks > cap.cap:
+            return Verdict.REJECT, (
+                f"rejected: {figures}: it can never run on this plan; ask for fewer cards or "
+                "upgrade the plan"
+            )
+        return Verdict.WAIT, (
+            f"waiting: {figures}; it starts when running work ends, or upgrade the plan"
+        )
 
     # -- per-user limits (spec 02 §7) -----------------------------------------------------
 

@@ -37,6 +37,7 @@ class Code(StrEnum):
     WORKSPACE_NOT_ALLOWED = "workspace_not_allowed"  # RQ1, RQ17, Q3
     MODEL_MISMATCH = "model_mismatch"  # the pool holds another card model (RQ4)
     NEVER_FITS = "never_fits"  # larger than any node, or a gang the cluster cannot hold
+    PLAN_PARALLELISM = "plan_parallelism"  # the tenant's plan caps Σ cards × weight (10 §2.3)
 
 
 @dataclass(frozen=True, slots=True)

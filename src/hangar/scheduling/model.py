@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from hangar.scheduling.resources import ZERO, Resources
+from hangar.scheduling.resources import MILLI, ZERO, Resources
 
 
 class WorkloadType(StrEnum):
@@ -127,6 +127,7 @@ class PendingWorkload:
     submitted_at: datetime
     priority: int = 0
     workspace_id: str | None = None
+    cap_group: str | None = None  # the key of its ParallelismCap in the snapshot (a tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,30 @@ class RunningWorkload:
     user_id: str
     own: Resources
     loans: tuple[Loan, ...] = ()
+    cap_group: str | None = None
+
+    @property
+    def held(self) -> Resources:
+        """Everything it holds: its own share and its loans."""
+        total = self.own
+        for loan in self.loans:
+            total = total + loan.amount
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelismCap:
+    """A prepaid plan's GPU parallelism cap (spec 10 §2.3): Σ cards × the card model's weight
+    over a tenant's live workloads stays within ``cap``. A model missing from ``weights``
+    weighs 1; fractions of cards (vGPU slices) round up to whole cards."""
+
+    plan: str
+    cap: int
+    weights: Mapping[str, int] = field(default_factory=dict)
+
+    def units(self, resources: Resources) -> int:
+        cards = -(-resources.gpu_total_milli // MILLI)
+        return cards * self.weights.get(resources.gpu_model or "", 1) if cards else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +202,7 @@ class Snapshot:
     pending: tuple[PendingWorkload, ...] = ()
     users: Mapping[str, UserState] = field(default_factory=dict)
     default_limits: UserLimits = UserLimits()
+    caps: Mapping[str, ParallelismCap] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.quotas] + [q.id for q in self.queues]
