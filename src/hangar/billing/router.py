@@ -13,14 +13,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic_core import to_json
+from sqlalchemy.orm import Session
 
 from hangar.api.deps import SAFE_METHODS, CurrentActor, PlatformAdmin, SessionDep
-from hangar.billing import service
+from hangar.billing import policy, service
 from hangar.billing.catalog import DEFAULT_CATALOG
 from hangar.billing.errors import invalid
+from hangar.billing.money import Unit
 from hangar.billing.schemas import (
+    AlertRead,
     BalanceRead,
+    DepositCreate,
     LedgerTotalRead,
+    LineRead,
+    PolicyRead,
+    PolicyUpdate,
     PriceCreate,
     PriceRead,
     StatementRead,
@@ -187,3 +194,54 @@ def add_wallet_event(
         created_by=actor.id,
     )
     return WalletEventRead.model_validate(row)
+
+
+@router.get("/policy", response_model=PolicyRead)
+def get_policy(
+    session: SessionDep, actor: BillingAdmin, tenant_id: str | None = None
+) -> PolicyRead:
+    """The minimum balance that starting work needs and the exhausted-wallet policy."""
+    tid = _tenant(actor, tenant_id)
+    return _policy_read(session, tid)
+
+
+@router.put("/policy", response_model=PolicyRead)
+def set_policy(session: SessionDep, actor: PlatformAdmin, body: PolicyUpdate) -> PolicyRead:
+    """Platform admin only: the gate applies to the tenant's submissions from now on."""
+    tid = _tenant(actor, body.tenant_id)
+    policy.do_set_policy(
+        session, tenant_id=tid, min_balance=body.min_balance,
+        min_balance_unit=body.min_balance_unit, exhausted_action=body.exhausted_action,
+        updated_by=actor.id,
+    )  # fmt: skip
+    return _policy_read(session, tid)
+
+
+def _policy_read(session: Session, tenant_id: str) -> PolicyRead:
+    row = policy.policy_of(session, tenant_id=tenant_id)
+    balance = policy.balance_of(session, tenant_id=tenant_id, unit=Unit(row.min_balance_unit))
+    return PolicyRead(
+        tenant_id=tenant_id, min_balance=row.min_balance, min_balance_unit=row.min_balance_unit,
+        exhausted_action=row.exhausted_action, balance=str(balance.value),
+    )  # fmt: skip
+
+
+@router.post("/deposits", response_model=LineRead, status_code=201)
+def add_deposit(session: SessionDep, actor: PlatformAdmin, body: DepositCreate) -> LineRead:
+    """Platform admin (or a payment webhook with its token): money received for a tenant,
+    one ``deposit`` credit line; an ``idempotency_key`` makes a retry harmless."""
+    line = policy.do_deposit(
+        session, tenant_id=_tenant(actor, body.tenant_id), amount=body.amount, unit=body.unit,
+        idempotency_key=body.idempotency_key, note=body.note, now=datetime.now(UTC),
+        created_by=actor.id,
+    )  # fmt: skip
+    return LineRead.model_validate(line)
+
+
+@router.get("/alerts", response_model=list[AlertRead])
+def list_alerts(
+    session: SessionDep, actor: BillingAdmin, tenant_id: str | None = None
+) -> list[AlertRead]:
+    """Wallet alerts (80 %, 100 %, stopped by the exhausted policy), newest first."""
+    rows = policy.alerts(session, tenant_id=_tenant(actor, tenant_id))
+    return [AlertRead.model_validate(r) for r in rows]

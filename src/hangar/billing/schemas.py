@@ -122,3 +122,43 @@ class StatementRead(Output):
     end: datetime
     lines: list[LineRead]
     totals: list[StatementTotal]
+
+
+class PolicyRead(Output):
+    """A tenant's billing policy (spec 10 B-M3, §6): defaults when never set."""
+
+    tenant_id: str
+    min_balance: str | None
+    min_balance_unit: str
+    exhausted_action: str
+    balance: str = Field(description="The currency balance (credits − charges) now.")
+
+
+class PolicyUpdate(Input):
+    min_balance: DecimalText | None = Field(
+        default=None, description="Starting work needs a balance above this; None: no gate."
+    )
+    min_balance_unit: Unit = Unit.CNY
+    exhausted_action: Literal["stop", "arrears"] = Field(
+        default="arrears",
+        description="A prepaid wallet at 0: stop compute (data kept) or accrue arrears.",
+    )
+    tenant_id: str | None = Field(default=None, description="Default: yours.")
+
+
+class DepositCreate(Input):
+    """Money received for a tenant (a payment webhook or an admin): credits its balance."""
+
+    amount: DecimalText
+    unit: Unit = Unit.CNY
+    note: Annotated[str, Field(max_length=200)] = ""
+    tenant_id: str | None = Field(default=None, description="Default: yours.")
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class AlertRead(Output):
+    key: str
+    tenant_id: str
+    kind: str
+    message: str
+    at: datetime

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hangar.billing.gates import check_can_start
+from hangar.db.base import utcnow
 from hangar.errors import Conflict, NotFound, ValidationFailed
 from hangar.jobs.capacity import card_models, card_vram_gib, never_fits
 from hangar.jobs.schemas import NodeResources, TrainingJobCreate
@@ -286,7 +288,8 @@ def check_admissible(
     workload_type: WorkloadType = TRAINING,
 ) -> None:
     """What admission would reject: the workload type, the workspace, the card model, more
-    than the pool can ever hold (RQ5, RQ17, Q3, Q5), more than any node (§8.1)."""
+    than the pool can ever hold (RQ5, RQ17, Q3, Q5), more than any node (§8.1); and what
+    the tenant's billing refuses (minimum balance, exhausted wallet, plan cap: billing.gates)."""
     check_started(pool)
     request = request_of(spec)
     rules.check_submission(
@@ -300,6 +303,7 @@ def check_admissible(
             f"{reason} (spec 02 §8.1): ask for less per node or fewer nodes, or pick a pool on "
             "a cluster with larger nodes",
         )
+    check_can_start(session, tenant_id=ws.tenant_id, request=request, now=utcnow())
 
 
 def _lendable(session: Session, pool: Pool) -> Resources | None:

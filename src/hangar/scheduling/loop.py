@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hangar.billing.caps import plan_caps
 from hangar.resources.orm import Device, Node
 from hangar.resources.scheduler_view import scheduler_queues, scheduler_quotas
 from hangar.scheduling import model
@@ -75,6 +76,7 @@ def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> Cyc
         running=tuple(_running(w, runs[w.id]) for w in live),
         pending=tuple(_pending(w) for w in pending),
         users=_users(session, pending, live),
+        caps=plan_caps(session, {w.tenant_id for w in pending}, now=now),
     )
     decisions = schedule(snapshot, _nodes(session, [r for r in runs.values() if r]))
     by_id = {w.id: w for w in pending}
@@ -106,6 +108,7 @@ def _pending(workload: Workload) -> model.PendingWorkload:
         submitted_at=workload.submitted_at,
         priority=workload.priority,
         workspace_id=workload.workspace_id,
+        cap_group=workload.tenant_id,
     )
 
 
@@ -129,7 +132,7 @@ def _running(workload: Workload, run: Run | None) -> model.RunningWorkload:
         own = own - loan.amount
     return model.RunningWorkload(
         id=workload.id, pool_id=_pool(workload), user_id=workload.created_by or "",
-        own=own, loans=loans,
+        own=own, loans=loans, cap_group=workload.tenant_id,
     )  # fmt: skip
 
 
