@@ -25,9 +25,12 @@ from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
 from hangar.backends.local.backend import LocalBackend
 from hangar.backends.local.config import LocalBackendConfig
+from hangar.billing.costing_router import router as costing_routes
 from hangar.billing.router import router as billing_routes
 from hangar.billing.settlement import Settler
+from hangar.billing.storage_settlement import StorageBilling
 from hangar.billing.usage_router import router as usage_routes
+from hangar.billing.watch import WalletWatch
 from hangar.config import Settings
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
@@ -149,11 +152,21 @@ async def every(seconds: Callable[[], float], step: Callable[[], object], what: 
 def background_loops(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
     """The server's loops by name (besides the workload loops): housekeeping (audit
     retention, sessions, inventory), the dev-environment loop (idle and scheduled stops,
-    monitoring, cache retention), the image builder ("make image") and billing settlement."""
+    monitoring, cache retention), the image builder ("make image"), billing settlement with
+    the wallet watch (alerts, exhausted policy) and storage billing (samples, daily lines)."""
     settings = state.settings
     devenvs = DevEnvLoop(state.sessions, state.backend, settings, proxy_activity=state.activity.get)
     builder = ImageBuilder(state.sessions, settings.home)
     settler = Settler(state.sessions)
+    watch = WalletWatch(state.sessions)
+    storage = StorageBilling(
+        state.sessions, settings.home, postpaid_free_gb=settings.billing_storage_postpaid_free_gb
+    )
+
+    def settle_and_watch() -> None:
+        settler.step()
+        watch.step()
+
     return {
         "housekeeping": every(
             lambda: settings.audit_prune_interval_seconds, lambda: housekeeping(state),
@@ -164,7 +177,10 @@ def background_loops(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         ),
         "images": every(lambda: settings.devenv_loop_seconds, builder.step, "image builder"),
         "billing": every(
-            lambda: settings.billing_settle_seconds, settler.step, "billing settlement"
+            lambda: settings.billing_settle_seconds, settle_and_watch, "billing settlement"
+        ),
+        "storage": every(
+            lambda: settings.billing_storage_sample_seconds, storage.step, "storage billing"
         ),
     }  # fmt: skip
 
@@ -210,7 +226,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         health_router, auth_routes.router, users.router, groups.router, tenant_settings.router,
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
-        idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes,
+        idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

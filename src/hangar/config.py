@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +98,15 @@ class Settings(BaseSettings):
     billing_settle_seconds: float = Field(
         default=60.0, gt=0, description="How often completed hours of usage are settled."
     )
+    billing_storage_sample_seconds: float = Field(
+        default=900.0, gt=0,
+        description="How often file storage is sampled (each pass walks every owner's "
+        "directories) and finished days are settled.",
+    )  # fmt: skip
+    billing_storage_postpaid_free_gb: Decimal = Field(
+        default=Decimal(0), ge=0,
+        description="Free storage GB per postpaid tenant (billed only with a 'storage' price).",
+    )  # fmt: skip
     code_server: Path | None = Field(
         default=None,
         description="code-server executable (default: found by scripts/code-server.sh).",
