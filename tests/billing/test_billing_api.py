@@ -294,3 +294,30 @@ def test_a_server_killed_during_settlement_charges_every_period_once(tmp_path: P
     finally:
         server.stop()
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"meter": "dc100-40g", "rate_per_hour": "-1.28", "unit": "DCU"}, "rate_per_hour"),
+        ({"meter": "dc100-40g", "rate_per_hour": "cheap", "unit": "DCU"}, "rate_per_hour"),
+        ({"meter": "dc100-40g", "rate_per_hour": "NaN", "unit": "DCU"}, "rate_per_hour"),
+        ({"meter": "dc100-40g", "rate_per_hour": "1", "unit": "EUR"}, "unit"),
+    ],
+)
+def test_bad_prices_are_refused_and_the_price_book_untouched(
+    quiet: Hangar, body: dict[str, str], field: str
+) -> None:
+    err = assert_error(quiet.admin.post(f"{BILLING}/prices", json=body), 422)
+    assert any(field in name for name in err["fields"]), err
+    assert quiet.admin.call("GET", f"{BILLING}/prices") == []
+
+
+def test_a_second_version_at_the_same_instant_is_refused(quiet: Hangar) -> None:
+    when = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    body = {"meter": "dc100-80g", "rate_per_hour": "2.56", "unit": "DCU", "effective_from": when}
+    quiet.admin.call("POST", f"{BILLING}/prices", 201, json=body)
+    err = assert_error(quiet.admin.post(f"{BILLING}/prices", json={**body, "rate_per_hour": "3"}),
+                       422)  # fmt: skip
+    assert err["fields"], err
+    assert [p["rate_per_hour"] for p in quiet.admin.call("GET", f"{BILLING}/prices")] == ["2.56"]

@@ -317,3 +317,16 @@ def test_a_replaced_catalog_changes_the_period_length() -> None:
     later = apply_event(wallet, Advance(at(3, 15)), catalog=weekly).wallet
     assert later.buckets == ()
     assert Decimal(0) == bal(later).inactive.value
+
+
+def test_spending_after_the_period_never_draws_on_the_expired_bucket() -> None:
+    """Units left in a plan bucket when its period ends are not spendable afterwards: a
+    consumption then is a shortfall (arrears), and the expired bucket is left as it was."""
+    wallet = basic_from_1_mar(Consume(at(3, 5), dcu("40.6")))  # 16 DCU left in the plan
+    after = apply(wallet, Advance(at(4, 1))).wallet  # the period (and carry-over rule) moved on
+    expired_before = [b for b in after.buckets if not b.active]
+    applied = apply(after, Consume(at(4, 2), dcu(3)))
+    assert applied.deduction is not None
+    assert applied.deduction.covered == dcu(0) and applied.deduction.shortfall == dcu(3)
+    assert [b for b in applied.wallet.buckets if not b.active] == expired_before
+    assert bal(applied.wallet).arrears == dcu(3)
