@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hangar.audit.context import note_target
+from hangar.billing.allocation_history import record_allocations
 from hangar.errors import AlreadyExists, Conflict, ValidationFailed
 from hangar.resources.access import check_manage_queue, visible_queues
 from hangar.resources.activity import activity
@@ -120,6 +121,7 @@ def do_create_queue(session: Session, *, actor: Actor, data: QueueCreate) -> Que
     session.add(queue)
     session.flush()
     _replace_users(session, queue, users)
+    record_allocations(session, tenant_id=queue.tenant_id, reason="queue.create")
     note_target("queue", queue.id, queue.name, cluster=cluster.name, spec=spec.display())
     return queue
 
@@ -170,6 +172,7 @@ def do_resize_queue(session: Session, *, actor: Actor, queue: Queue, data: Queue
     if types is not None:
         queue.workload_types = types
     session.flush()
+    record_allocations(session, tenant_id=queue.tenant_id, reason="queue.resize")
     return queue
 
 
@@ -192,6 +195,7 @@ def do_delete_queue(session: Session, *, actor: Actor, queue: Queue) -> None:
         unfinished_tasks=now.unfinished,
     )  # fmt: skip
     session.delete(queue)
+    record_allocations(session, tenant_id=queue.tenant_id, reason="queue.delete")
 
 
 def do_set_users(

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hangar.audit.context import note_target
+from hangar.billing.allocation_history import record_allocations
 from hangar.errors import AlreadyExists, Conflict, ValidationFailed
 from hangar.resources.access import check_manage_quota, visible_quotas
 from hangar.resources.activity import activity
@@ -103,6 +104,7 @@ def do_create_quota(session: Session, *, actor: Actor, data: QuotaCreate) -> Quo
         ws = check_associable(session, actor, quota, ws_id)
         session.add(QuotaWorkspace(quota_id=quota.id, workspace_id=ws.id, associated_by=actor.id))
     session.flush()
+    record_allocations(session, tenant_id=quota.tenant_id, reason="quota.create")
     note_target("quota", quota.id, quota.name, cluster=cluster.name, spec=spec.display())
     return quota
 
@@ -155,6 +157,7 @@ def do_resize_quota(session: Session, *, actor: Actor, quota: Quota, data: Quota
         if value is not None:
             setattr(quota, name, value)
     session.flush()
+    record_allocations(session, tenant_id=quota.tenant_id, reason="quota.resize")
     return quota
 
 
@@ -176,6 +179,7 @@ def do_delete_quota(session: Session, *, actor: Actor, quota: Quota) -> None:
         unfinished_tasks=now.unfinished,
     )  # fmt: skip
     session.delete(quota)
+    record_allocations(session, tenant_id=quota.tenant_id, reason="quota.delete")
 
 
 def do_set_admins(session: Session, *, actor: Actor, quota: Quota, user_ids: list[str]) -> Quota:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hangar.audit.context import note_target
+from hangar.billing.allocation_history import record_allocations
 from hangar.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
 from hangar.resources.access import check_manage_quota, is_tenant_manager
 from hangar.resources.activity import activity
@@ -57,6 +58,7 @@ def do_associate(session: Session, *, actor: Actor, quota: Quota, workspace_id: 
         )
     session.add(QuotaWorkspace(quota_id=quota.id, workspace_id=ws.id, associated_by=actor.id))
     session.flush()
+    record_allocations(session, tenant_id=quota.tenant_id, reason="quota.associate")
     return ws
 
 
@@ -88,6 +90,7 @@ def do_dissociate(session: Session, *, actor: Actor, quota: Quota, workspace_id:
             rule="A4",
         )
     session.delete(link)
+    record_allocations(session, tenant_id=quota.tenant_id, reason="quota.dissociate")
 
 
 def _is_workspace_admin(session: Session, actor: Actor, ws: Workspace) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from hangar.api.deps import Permit, SessionDep, WorkspaceAccess
 from hangar.audit.context import read_only
+from hangar.billing.allocation_history import record_allocations
 from hangar.errors import ValidationFailed
 from hangar.tenancy import workspaces
 from hangar.tenancy.access import Actor, decide
@@ -72,7 +73,10 @@ def update_workspace(
 
 @router.delete("/{workspace_id}", name="workspace.delete", status_code=204)
 def delete_workspace(session: SessionDep, access: Configurer) -> None:
+    tenant_id = access.workspace.tenant_id
     workspaces.do_delete_workspace(session, ws=access.workspace)
+    session.flush()  # its quota links go with it: the allocation history records the drop
+    record_allocations(session, tenant_id=tenant_id, reason="workspace.delete")
 
 
 @router.get("/{workspace_id}/members", response_model=list[MemberRead])
