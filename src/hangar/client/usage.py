@@ -1,5 +1,6 @@
-"""Usage statistics (``/api/v1/usage``): used GPU-hours per workspace × card model and per
-user over whole UTC days, and the CSV / XLSX exports. GPU-hours are decimal strings."""
+"""Usage statistics (``/api/v1/usage``): used and allocated GPU-hours per workspace × card
+model, used GPU-hours and amount spent per user, allocated GPU-hours per cluster × card model,
+over whole UTC days, and the CSV / XLSX exports. GPU-hours and amounts are decimal strings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from hangar.billing.usage_schemas import UserUsageReport, WorkspaceUsageReport
+from hangar.billing.usage_schemas import AllocationReport, UserUsageReport, WorkspaceUsageReport
 from hangar.client.transport import Transport
 
 USAGE = "/api/v1/usage"
@@ -32,7 +33,7 @@ class UsageAPI:
         return self._t.get(WorkspaceUsageReport, f"{USAGE}/workspaces", params=_days(start, end))
 
     def users(self, *, start: date | None = None, end: date | None = None) -> UserUsageReport:
-        """Used GPU-hours per user over the same kind of range."""
+        """Used GPU-hours and amount spent (per unit) per user over the same kind of range."""
         return self._t.get(UserUsageReport, f"{USAGE}/users", params=_days(start, end))
 
     def export(
@@ -45,4 +46,30 @@ class UsageAPI:
     ) -> int:
         """Write the per-workspace rows as CSV or XLSX to ``path``; return the bytes written."""
         response = self._t.request("GET", f"{USAGE}/workspaces.{fmt}", params=_days(start, end))
+        return Path(path).write_bytes(response.content)
+
+    def allocations(
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        tenant_id: str | None = None,
+    ) -> AllocationReport:
+        """Allocated GPU-hours per cluster × card model. Tenant admins see their tenant; the
+        platform admin the tenant named by ``tenant_id``, or every tenant without it."""
+        params = {**_days(start, end), "tenant_id": tenant_id}
+        return self._t.get(AllocationReport, f"{USAGE}/allocations", params=params)
+
+    def export_allocations(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fmt: Literal["csv", "xlsx"] = "csv",
+        start: date | None = None,
+        end: date | None = None,
+        tenant_id: str | None = None,
+    ) -> int:
+        """Write the allocation rows as CSV or XLSX to ``path``; return the bytes written."""
+        params = {**_days(start, end), "tenant_id": tenant_id}
+        response = self._t.request("GET", f"{USAGE}/allocations.{fmt}", params=params)
         return Path(path).write_bytes(response.content)
