@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hangar import __version__
@@ -25,6 +26,7 @@ from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
 from hangar.backends.local.backend import LocalBackend
 from hangar.backends.local.config import LocalBackendConfig
+from hangar.billing.allocation_history import record_allocations
 from hangar.billing.costing_router import router as costing_routes
 from hangar.billing.router import router as billing_routes
 from hangar.billing.settlement import Settler
@@ -49,6 +51,7 @@ from hangar.resources.routes import clusters as cluster_routes
 from hangar.resources.routes import queues as queue_routes
 from hangar.resources.routes import quotas as quota_routes
 from hangar.tenancy import auth
+from hangar.tenancy.orm import Tenant
 from hangar.tenancy.routes import auth as auth_routes
 from hangar.tenancy.routes import groups, tenants, tokens, users, workspaces
 from hangar.tenancy.routes import settings as tenant_settings
@@ -76,6 +79,10 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
             tenant_name=settings.first_tenant_name,
         )
         ensure_presets(session)
+        # Allocations made before the history existed (or while it could not be written)
+        # are recorded now; a level already recorded adds nothing.
+        for tenant_id in session.scalars(select(Tenant.id)):
+            record_allocations(session, tenant_id=tenant_id, reason="startup")
     sync_local_inventory(state)
     return state, first
 
