@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hangar.billing.costing_schemas import CostsRead
 from hangar.billing.money import Unit
 from hangar.billing.schemas import (
     BalanceRead,
@@ -20,6 +21,7 @@ from hangar.billing.schemas import (
 from hangar.client.transport import UNSET, Transport, Unset, payload
 
 BILLING = "/api/v1/billing"
+COSTS = "/api/v1/costs"
 
 
 class BillingAPI:
@@ -89,3 +91,9 @@ class BillingAPI:
             idempotency_key=idempotency_key,
         )
         return self._t.send(WalletEventRead, "POST", f"{BILLING}/wallet/events", json=body)
+
+    def costs(self, *, scope: str = "me", workspace: str | None = None) -> CostsRead:
+        """What is costing now: everything accruing charges in ``scope`` (``me``,
+        ``workspace`` with ``workspace`` = id or name, or ``tenant``), each item's rate per
+        hour and stop endpoint, and the totals per unit per hour."""
+        return self._t.get(CostsRead, COSTS, params={"scope": scope, "workspace": workspace})

@@ -6,11 +6,14 @@ Amounts are printed exactly as the API returns them (decimal strings), never thr
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
 from operator import itemgetter
 from typing import Annotated
 
 import typer
 
+from hangar.billing.costing_schemas import CostItemRead, CostsRead
 from hangar.billing.money import Unit
 from hangar.billing.schemas import (
     BalanceRead,
@@ -280,3 +283,73 @@ def pay_arrears(
         "pay_arrears", amount=amount, unit=unit, tenant=tenant, idempotency_key=idempotency_key,
         output=output,
     )  # fmt: skip
+
+
+# -- what is costing now ---------------------------------------------------------------------
+
+
+class CostScopeChoice(StrEnum):
+    ME = "me"
+    WORKSPACE = "workspace"
+    TENANT = "tenant"
+
+
+def _per_unit(item: CostItemRead, field: str) -> str:
+    """``2.56 DCU`` summed per unit over the item's priced meters; ``-`` when none."""
+    sums: dict[str, Decimal] = {}
+    for m in item.meters:
+        value = getattr(m, field)
+        if value is not None and m.unit is not None:
+            sums[m.unit] = sums.get(m.unit, Decimal(0)) + Decimal(value)
+    return ", ".join(f"{v.normalize():f} {u}" for u, v in sorted(sums.items())) or "-"
+
+
+def _meters(item: CostItemRead) -> str:
+    return ", ".join(
+        f"{m.quantity} {m.meter}" + (f" @ {m.rate_per_hour}/h" if m.rate_per_hour else "")
+        for m in item.meters
+    )
+
+
+COST_COLUMNS: list[Column[CostItemRead]] = [
+    ("KIND", lambda i: i.kind + (" (kept alive)" if i.kept_alive else "")),
+    ("NAME", lambda i: i.name),
+    ("WORKSPACE", lambda i: i.workspace_name),
+    ("USER", lambda i: i.username),
+    ("STATE", lambda i: i.state),
+    ("SINCE", lambda i: i.since),
+    ("METERS", _meters),
+    ("RATE/H", lambda i: _per_unit(i, "per_hour")),
+    ("THIS HOUR", lambda i: _per_unit(i, "accrued_hour")),
+    ("SO FAR", lambda i: _per_unit(i, "accrued_total")),
+    ("TO STOP", lambda i: i.hint),
+]
+
+
+def show_costs(costs: CostsRead) -> None:
+    table(costs.items, COST_COLUMNS, empty="nothing is costing anything now")
+    for t in costs.totals:
+        say(
+            f"Total {t.unit}: {t.per_hour}/h (this hour so far {t.accrued_hour}, "
+            f"accrued {t.accrued_total})"
+        )
+
+
+@app.command("now")
+def costs_now(
+    scope: Annotated[
+        CostScopeChoice,
+        typer.Option(help="me: yours; workspace: all of one (its admins); tenant: all."),
+    ] = CostScopeChoice.ME,
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace id or name (needed for --scope workspace).")
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """What is costing now: running jobs and dev environments, kept caches and storage over
+    the free quota, each with its rate per hour and the command that stops it."""
+    if scope is CostScopeChoice.WORKSPACE and not workspace:
+        raise typer.BadParameter("--scope workspace needs --workspace", param_hint="--workspace")
+    with connect() as client:
+        found = client.billing.costs(scope=scope.value, workspace=workspace)
+    emit(output_format(output), found, lambda: show_costs(found))
