@@ -14,7 +14,7 @@ from tests.support import ADMIN_PASSWORD, USER_PASSWORD, Hangar
 from tests.web.console import Console, logged_in
 
 TEMPLATES = Path(web_assets.__file__).parent / "templates"
-ADMIN_NAV = ("/users", "/groups", "/limits", "/audit")
+ADMIN_NAV = ("/users", "/groups", "/limits", "/audit", "/billing", "/usage")
 PAGES = (
     "/workspaces",
     "/resources",
@@ -23,11 +23,14 @@ PAGES = (
     "/jobs",
     "/images",
     "/queue",
+    "/costs",
     "/users",
     "/groups",
     "/limits",
     "/tokens",
     "/audit",
+    "/billing",
+    "/usage",
     "/account",
 )
 

@@ -40,9 +40,14 @@ GROUPS = NavEntry("Groups", "/groups", "group.list")
 LIMITS = NavEntry("Limits", "/limits", "settings.view")
 TOKENS = NavEntry("API tokens", "/tokens", "token.own")
 AUDIT = NavEntry("Audit", "/audit", "audit.view")
+# Billing and usage statistics are the tenant admins' (the API gates on the same capability);
+# what is costing me now is everyone's (each sees what they may stop).
+BILLING = NavEntry("Billing", "/billing", "settings.view")
+USAGE = NavEntry("Usage", "/usage", "settings.view")
+COSTS = NavEntry("Costs now", "/costs", "workspace.list")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, QUEUE, USERS, GROUPS, LIMITS, TOKENS,
-       AUDIT, ACCOUNT)  # fmt: skip
+NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, QUEUE, COSTS, USERS, GROUPS, LIMITS,
+       TOKENS, AUDIT, BILLING, USAGE, ACCOUNT)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from hangar.web.pages import (
     account,
     audit,
     auth,
+    billing,
+    costs,
     devenvs,
     groups,
     images,
@@ -23,6 +25,7 @@ from hangar.web.pages import (
     quotas,
     resources,
     tokens,
+    usage,
     users,
     workspaces,
 )
@@ -42,6 +45,9 @@ ROUTERS = (
     limits.router,
     tokens.router,
     audit.router,
+    billing.router,
+    usage.router,
+    costs.router,
     account.router,
 )
 
