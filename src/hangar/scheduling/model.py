@@ -163,8 +163,9 @@ class RunningWorkload:
 @dataclass(frozen=True, slots=True)
 class ParallelismCap:
     """A prepaid plan's GPU parallelism cap (spec 10 §2.3): Σ cards × the card model's weight
-    over a tenant's live workloads stays within ``cap``. A model missing from ``weights``
-    weighs 1; fractions of cards (vGPU slices) round up to whole cards."""
+    over a tenant's live workloads stays within ``cap``. ``weights`` is keyed by lower-case
+    model name; a model missing from it weighs 1; fractions of cards (vGPU slices) round up
+    to whole cards."""
 
     plan: str
     cap: int
@@ -172,7 +173,7 @@ class ParallelismCap:
 
     def units(self, resources: Resources) -> int:
         cards = -(-resources.gpu_total_milli // MILLI)
-        return cards * self.weights.get(resources.gpu_model or "", 1) if cards else 0
+        return cards * self.weights.get((resources.gpu_model or "").lower(), 1) if cards else 0
 
 
 @dataclass(frozen=True, slots=True)
