@@ -171,3 +171,24 @@ class BillingAlert(Base):
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(512))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeterRecord(Base):
+    """A quantity of a generic meter used at ``at`` (spec 10 §5.1: public addresses, tokens,
+    anything not a usage interval). Recorded by the feature that meters it, idempotently by
+    ``key``; settled in the hour of ``at`` at the price in force then, per unit of quantity.
+    No foreign keys: like the ledger, it outlives what it measured."""
+
+    __tablename__ = "meter_records"
+    __table_args__ = (Index("ix_meter_records_at", "at"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    tenant_id: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    meter: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[str] = mapped_column(String(48))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,7 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import SAFE_METHODS, CurrentActor, PlatformAdmin, SessionDep
-from hangar.billing import policy, service
+from hangar.billing import metering, policy, service
 from hangar.billing.catalog import DEFAULT_CATALOG
 from hangar.billing.errors import invalid
 from hangar.billing.money import Unit
@@ -26,6 +26,8 @@ from hangar.billing.schemas import (
     DepositCreate,
     LedgerTotalRead,
     LineRead,
+    MeterRecordCreate,
+    MeterRecordRead,
     PolicyRead,
     PolicyUpdate,
     PriceCreate,
@@ -245,3 +247,19 @@ def list_alerts(
     """Wallet alerts (80 %, 100 %, stopped by the exhausted policy), newest first."""
     rows = policy.alerts(session, tenant_id=_tenant(actor, tenant_id))
     return [AlertRead.model_validate(r) for r in rows]
+
+
+@router.post("/meter-records", response_model=MeterRecordRead, status_code=201)
+def add_meter_record(
+    session: SessionDep, actor: PlatformAdmin, body: MeterRecordCreate
+) -> MeterRecordRead:
+    """Platform admin (or a metering service with its token): ``quantity`` of a generic meter
+    used at ``at``, billed at the price of ``meter`` in force then, per unit of quantity, once
+    its hour has ended. The same ``key`` again returns the first record."""
+    tid = _tenant(actor, body.tenant_id)
+    row = metering.do_record(
+        session, key=f"api:{tid}:{body.key}", tenant_id=tid,
+        meter=body.meter, quantity=body.quantity, at=body.at or datetime.now(UTC),
+        workspace_id=body.workspace_id, user_id=body.user_id, note=body.note,
+    )  # fmt: skip
+    return MeterRecordRead.model_validate(row)

@@ -162,3 +162,28 @@ class AlertRead(Output):
     kind: str
     message: str
     at: datetime
+
+
+class MeterRecordCreate(Input):
+    """Usage of a generic meter (public addresses, tokens...), priced per unit of quantity."""
+
+    key: Annotated[str, Field(min_length=1, max_length=120, description="Idempotency key.")]
+    meter: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: DecimalText
+    at: AwareDatetime | None = Field(default=None, description="When it was used; default now.")
+    tenant_id: str | None = Field(default=None, description="Default: yours.")
+    workspace_id: str | None = None
+    user_id: str | None = None
+    note: Annotated[str, Field(max_length=200)] = ""
+
+
+class MeterRecordRead(Output):
+    id: str
+    key: str
+    tenant_id: str
+    workspace_id: str | None
+    user_id: str | None
+    meter: str
+    quantity: str
+    at: datetime
+    note: str

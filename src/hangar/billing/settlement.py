@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hangar.billing.catalog import DEFAULT_CATALOG, Catalog
 from hangar.billing.errors import invalid
+from hangar.billing.metering import settle_records
 from hangar.billing.money import (
     ARITHMETIC,
     SECONDS_PER_HOUR,
@@ -80,6 +81,10 @@ and only an invoice total is rounded to 0.01 (spec 10 §5.7, J4), so a tenant's 
 exact sum of its seconds, not a sum of per-line roundings."""
 GIB = Decimal(1024**3)
 MARK = "compute"
+METERED_MARK = "metered"
+METERED_MARGIN = timedelta(hours=1)
+"""Records created up to this long before the last pass are looked at again (a record's
+transaction may commit after the pass that started later than its ``created_at``)."""
 LOOKBACK = timedelta(hours=6)
 """Hours before the mark settled again on every pass (idempotent: they add only what is new)."""
 
@@ -281,7 +286,8 @@ def settle_hour(session: Session, *, hour: datetime, catalog: Catalog) -> int:
             _adjust(session, key, -amount)
     insert_many(session, LEDGER, new_rows)
     for tenant_id, lines in added.items():
-        _consume(session, tenant_id=tenant_id, hour=hour, lines=lines, catalog=catalog)
+        charges = [(line.amount, line.key) for line in lines]
+        _consume(session, tenant_id=tenant_id, at=end, charges=charges, catalog=catalog)
     return len(new_rows)
 
 
@@ -362,10 +368,16 @@ def _adjust(session: Session, key: str, diff: Decimal) -> None:
 
 
 def _consume(
-    session: Session, *, tenant_id: str, hour: datetime, lines: list[Line], catalog: Catalog
+    session: Session,
+    *,
+    tenant_id: str,
+    at: datetime,
+    charges: list[tuple[Amount, str]],
+    catalog: Catalog,
 ) -> None:
-    """Prepaid tenants: deduct the lines just added from the wallet, once per unit, at the
-    hour's end (or at the wallet's last event, if later: a wallet only moves forward).
+    """Prepaid tenants: deduct the ``(amount, line key)`` charges just added from the wallet,
+    once per unit, at ``at`` (or at the wallet's last event, if later: a wallet only moves
+    forward).
 
     Exactly once because the event commits with the lines it deducts, and lines are only
     added when absent; the key names the first of them, so it is unique as well."""
@@ -377,14 +389,14 @@ def _consume(
     if not has_wallet:
         return
     for unit in (Unit.DCU, Unit.CU):
-        mine = [line for line in lines if line.amount.unit is unit]
-        amount = total((line.amount for line in mine), unit=unit)
+        mine = [(amount, key) for amount, key in charges if amount.unit is unit]
+        amount = total((a for a, _ in mine), unit=unit)
         if not amount.is_positive:
             continue
-        at = wallet_event_at(session, tenant_id=tenant_id, now=hour + HOUR)
+        when = wallet_event_at(session, tenant_id=tenant_id, now=at)
         do_append_event(
-            session, tenant_id=tenant_id, event=Consume(at, amount),
-            key=f"consume:{unit.value}:{mine[0].key}", catalog=catalog, created_by=None,
+            session, tenant_id=tenant_id, event=Consume(when, amount),
+            key=f"consume:{unit.value}:{mine[0][1]}", catalog=catalog, created_by=None,
         )  # fmt: skip
 
 
@@ -405,12 +417,13 @@ def settle(
 ) -> int:
     """Settle every completed hour not settled yet, and the ``lookback`` hours before them
     again (usage recorded late, or closed retroactively, is caught there), one transaction
-    per hour. Returns the number of compute lines added."""
+    per hour; then the generic meter records (:func:`settle_metered`). Returns the number of
+    lines added."""
     with sessions() as session:
         first = first_unsettled_hour(session)
         marked = session.get(SettlementMark, MARK) is not None
     if first is None:
-        return 0
+        return settle_metered(sessions, now=now, catalog=catalog)
     cursor = first - lookback if marked else first
     added = 0
     last_complete = hour_start(now)
@@ -423,7 +436,30 @@ def settle(
             elif mark.settled_until < cursor + HOUR:
                 mark.settled_until = cursor + HOUR
         cursor += HOUR
-    return added
+    return added + settle_metered(sessions, now=now, catalog=catalog)
+
+
+def settle_metered(
+    sessions: sessionmaker[Session], *, now: datetime, catalog: Catalog = DEFAULT_CATALOG
+) -> int:
+    """Price the generic meter records of completed hours (``billing.metering``), and deduct
+    them from prepaid wallets, in one transaction. Returns the lines added."""
+    before = hour_start(now)
+    with transaction(sessions) as session:
+        mark = session.get(SettlementMark, METERED_MARK)
+        passed = utcnow()
+        since = None if mark is None else mark.settled_until - METERED_MARGIN
+        metered = settle_records(session, before=before, catalog=catalog, created_after=since)
+        if mark is None:
+            session.add(SettlementMark(name=METERED_MARK, settled_until=passed))
+        else:
+            mark.settled_until = passed
+        by_tenant: dict[str, list[tuple[Amount, str]]] = defaultdict(list)
+        for tenant_id, amount, key in metered:
+            by_tenant[tenant_id].append((amount, key))
+        for tenant_id, charges in by_tenant.items():
+            _consume(session, tenant_id=tenant_id, at=before, charges=charges, catalog=catalog)
+    return len(metered)
 
 
 class Settler:

@@ -1,4 +1,4 @@
-"""Allocation history, storage peaks, billing policies and alerts
+"""Allocation history, storage peaks, billing policies and alerts, generic meter records
 
 Revision ID: 0009
 Revises: 0008
@@ -19,6 +19,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "meter_records",
+        sa.Column("id", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=160), nullable=False),
+        sa.Column("tenant_id", sa.String(length=16), nullable=False),
+        sa.Column("workspace_id", sa.String(length=16), nullable=True),
+        sa.Column("user_id", sa.String(length=16), nullable=True),
+        sa.Column("meter", sa.String(length=64), nullable=False),
+        sa.Column("quantity", sa.String(length=48), nullable=False),
+        sa.Column("at", hangar.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.String(length=256), nullable=False),
+        sa.Column("created_at", hangar.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_records")),
+        sa.UniqueConstraint("key", name=op.f("uq_meter_records_key")),
+    )
+    with op.batch_alter_table("meter_records", schema=None) as batch_op:
+        batch_op.create_index("ix_meter_records_at", ["at"], unique=False)
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_entries_period_start", ["period_start"], unique=False)
     op.create_table(
@@ -85,6 +102,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("meter_records")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_entries_period_start")
     op.drop_table("billing_policies")
