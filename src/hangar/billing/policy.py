@@ -49,10 +49,10 @@ def do_set_policy(
         )
     minimum = None
     if min_balance is not None:
-        amount = parse_amount(min_balance, min_balance_unit, field="min_balance")
-        if amount.value < 0:
-            raise invalid("min_balance", f"must be 0 or more (got {min_balance})")
-        minimum = format_decimal(amount.value)
+        # parse_amount refuses negative, non-numeric and non-finite values, naming the field.
+        minimum = format_decimal(
+            parse_amount(min_balance, min_balance_unit, field="min_balance").value
+        )
     if exhausted_action not in EXHAUSTED_ACTIONS:
         raise invalid(
             "exhausted_action",

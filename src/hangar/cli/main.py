@@ -11,6 +11,7 @@ from hangar.cli.commands import (
     audit,
     auth,
     billing,
+    billing_policy,
     clusters,
     dev,
     groups,
@@ -57,6 +58,7 @@ app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
 app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
+billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)
 app.add_typer(usage.app, name="usage", no_args_is_help=True)
 

@@ -10,7 +10,14 @@ from datetime import datetime
 from hangar.billing.costing_schemas import CostsRead
 from hangar.billing.money import Unit
 from hangar.billing.schemas import (
+    AlertRead,
     BalanceRead,
+    DepositCreate,
+    LineRead,
+    MeterRecordCreate,
+    MeterRecordRead,
+    PolicyRead,
+    PolicyUpdate,
     PriceCreate,
     PriceRead,
     StatementRead,
@@ -97,3 +104,61 @@ class BillingAPI:
         ``workspace`` with ``workspace`` = id or name, or ``tenant``), each item's rate per
         hour and stop endpoint, and the totals per unit per hour."""
         return self._t.get(CostsRead, COSTS, params={"scope": scope, "workspace": workspace})
+
+    def policy(self, *, tenant_id: str | None = None) -> PolicyRead:
+        """The minimum balance starting work needs, and the exhausted-wallet policy."""
+        return self._t.get(PolicyRead, f"{BILLING}/policy", params={"tenant_id": tenant_id})
+
+    def set_policy(
+        self,
+        *,
+        min_balance: str | None,
+        min_balance_unit: Unit | str = Unit.CNY,
+        exhausted_action: str = "arrears",
+        tenant_id: str | Unset = UNSET,
+    ) -> PolicyRead:
+        """Replace the tenant's policy (platform admin); ``min_balance`` None: no gate."""
+        body = payload(
+            PolicyUpdate, min_balance=min_balance, min_balance_unit=min_balance_unit,
+            exhausted_action=exhausted_action, tenant_id=tenant_id,
+        )  # fmt: skip
+        return self._t.send(PolicyRead, "PUT", f"{BILLING}/policy", json=body)
+
+    def deposit(
+        self,
+        amount: str,
+        *,
+        unit: Unit | str = Unit.CNY,
+        note: str = "",
+        tenant_id: str | Unset = UNSET,
+        idempotency_key: str | Unset = UNSET,
+    ) -> LineRead:
+        """Money received for a tenant (platform admin, or a payment webhook's token)."""
+        body = payload(
+            DepositCreate, amount=amount, unit=unit, note=note, tenant_id=tenant_id,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._t.send(LineRead, "POST", f"{BILLING}/deposits", json=body)
+
+    def alerts(self, *, tenant_id: str | None = None) -> list[AlertRead]:
+        """Wallet alerts (80 %, 100 %, stopped by the exhausted policy), newest first."""
+        return self._t.get_list(AlertRead, f"{BILLING}/alerts", params={"tenant_id": tenant_id})
+
+    def record_meter(
+        self,
+        key: str,
+        *,
+        meter: str,
+        quantity: str,
+        at: datetime | Unset = UNSET,
+        tenant_id: str | Unset = UNSET,
+        workspace_id: str | Unset = UNSET,
+        user_id: str | Unset = UNSET,
+        note: str = "",
+    ) -> MeterRecordRead:
+        """Record use of a generic meter (platform admin or a metering service)."""
+        body = payload(
+            MeterRecordCreate, key=key, meter=meter, quantity=quantity, at=at,
+            tenant_id=tenant_id, workspace_id=workspace_id, user_id=user_id, note=note,
+        )  # fmt: skip
+        return self._t.send(MeterRecordRead, "POST", f"{BILLING}/meter-records", json=body)
