@@ -53,7 +53,7 @@ EVENT_NAMES = {
 }
 
 
-def _tenant(actor: Actor, requested: str) -> str:
+def tenant_of(actor: Actor, requested: str) -> str:
     return service.access_tenant_id(
         actor_tenant_id=actor.tenant_id,
         requested=blank_to_none(requested),
@@ -61,7 +61,7 @@ def _tenant(actor: Actor, requested: str) -> str:
     )
 
 
-def _tenants(session: Session, actor: Actor, tid: str) -> dict[str, object]:
+def tenant_picker(session: Session, actor: Actor, tid: str) -> dict[str, object]:
     """The tenant picker (platform admin only) and the tenant shown."""
     tenants = list_tenants(session) if actor.user.is_platform_admin else []
     return {"tenants": tenants, "tenant_id": tid, "own_tenant": tid == actor.tenant_id}
@@ -70,7 +70,7 @@ def _tenants(session: Session, actor: Actor, tid: str) -> dict[str, object]:
 def _wallet_section(session: Session, actor: Actor, tid: str) -> dict[str, object]:
     now = datetime.now(UTC)
     return {
-        **_tenants(session, actor, tid),
+        **tenant_picker(session, actor, tid),
         "wallet": wallet_view(session, tenant_id=tid, at=now),
         "ledger": service.ledger_totals(session, tenant_id=tid),
         "catalog": DEFAULT_CATALOG,
@@ -88,7 +88,7 @@ def billing_page(
     request: Request, session: SessionDep, actor: BillingAdmin, chrome: PageChrome,
     tenant_id: str = "",
 ) -> Response:  # fmt: skip
-    tid = _tenant(actor, tenant_id)
+    tid = tenant_of(actor, tenant_id)
     context = {"chrome": chrome, "tab": "wallet", **_wallet_section(session, actor, tid)}
     return render(request, "billing/page.html", context)
 
@@ -114,7 +114,7 @@ def add_wallet_event(
     )  # fmt: skip
     if body.kind in PLATFORM_ONLY_EVENTS and not actor.user.is_platform_admin:
         raise PermissionDenied(f"only the platform admin may record a '{body.kind}' event")
-    tid = _tenant(actor, body.tenant_id or "")
+    tid = tenant_of(actor, body.tenant_id or "")
     row = service.do_wallet_event(
         session,
         tenant_id=tid,
@@ -156,9 +156,9 @@ def statements_page(
     request: Request, session: SessionDep, actor: BillingAdmin, chrome: PageChrome,
     month: str = "", tenant_id: str = "",
 ) -> Response:  # fmt: skip
-    tid = _tenant(actor, tenant_id)
+    tid = tenant_of(actor, tenant_id)
     context: dict[str, object] = {"chrome": chrome, "tab": "statements", "cap": LINE_CAP,
-                                  **_tenants(session, actor, tid)}  # fmt: skip
+                                  **tenant_picker(session, actor, tid)}  # fmt: skip
     try:
         text, start, end = month_range(month, now=datetime.now(UTC))
     except ValidationFailed as err:
@@ -174,7 +174,7 @@ def statement_csv(
     session: SessionDep, actor: BillingAdmin, month: str = "", tenant_id: str = ""
 ) -> Response:
     """Every line of the month, as the statement page counts them."""
-    tid = _tenant(actor, tenant_id)
+    tid = tenant_of(actor, tenant_id)
     text, start, end = month_range(month, now=datetime.now(UTC))
     lines = service.statement(session, tenant_id=tid, start=start, end=end)
     name = f"hangar-statement-{text}.csv"
@@ -191,7 +191,7 @@ def statement_csv(
 def _prices_section(session: Session, actor: Actor, tid: str) -> dict[str, object]:
     now = datetime.now(UTC)
     return {
-        **_tenants(session, actor, tid),
+        **tenant_picker(session, actor, tid),
         "prices": price_table(session, tenant_id=tid, now=now),
         "now": now,
         "platform_admin": actor.user.is_platform_admin,
@@ -206,7 +206,7 @@ def prices_page(
     request: Request, session: SessionDep, actor: BillingAdmin, chrome: PageChrome,
     tenant_id: str = "",
 ) -> Response:  # fmt: skip
-    tid = _tenant(actor, tenant_id)
+    tid = tenant_of(actor, tenant_id)
     context = {"chrome": chrome, "tab": "prices", **_prices_section(session, actor, tid)}
     return render(request, "billing/prices.html", context)
 
@@ -240,7 +240,7 @@ def add_price(
         now=now,
         created_by=actor.id,
     )
-    context = _prices_section(session, actor, _tenant(actor, tenant_id))
+    context = _prices_section(session, actor, tenant_of(actor, tenant_id))
     context["flash"] = (
         f"Added price {row.rate_per_hour} {row.unit}/h for '{row.meter}' from "
         f"{row.effective_from:%Y-%m-%d %H:%M} UTC."

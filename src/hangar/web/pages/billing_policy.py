@@ -1,0 +1,102 @@
+"""Billing console: the tenant's policy (minimum balance, exhausted wallet), deposits and
+wallet alerts. Same gates and services as ``/api/v1/billing/policy|deposits|alerts``:
+tenant admins read, only the platform admin changes the policy or records a deposit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from hangar.api.deps import PlatformAdmin, SessionDep
+from hangar.billing import policy, service
+from hangar.billing.money import Unit
+from hangar.billing.router import BillingAdmin
+from hangar.billing.schemas import DepositCreate, PolicyUpdate
+from hangar.tenancy.access import Actor
+from hangar.web.chrome import PageChrome
+from hangar.web.forms import blank_to_none, parse
+from hangar.web.pages.billing import tenant_of, tenant_picker
+from hangar.web.templating import render
+
+router = APIRouter(prefix="/billing", include_in_schema=False)
+Box = Annotated[str, Form()]
+
+
+def _section(session: Session, actor: Actor, tid: str) -> dict[str, object]:
+    row = policy.policy_of(session, tenant_id=tid)
+    return {
+        **tenant_picker(session, actor, tid),
+        "policy": row,
+        "balance": policy.balance_of(session, tenant_id=tid, unit=Unit(row.min_balance_unit)),
+        "alerts": policy.alerts(session, tenant_id=tid),
+        "platform_admin": actor.user.is_platform_admin,
+        "currencies": [u.value for u in Unit if u.is_currency],
+        "deposit_key": service.new_event_key(),
+    }
+
+
+@router.get("/policy")
+def policy_page(
+    request: Request, session: SessionDep, actor: BillingAdmin, chrome: PageChrome,
+    tenant_id: str = "",
+) -> Response:  # fmt: skip
+    tid = tenant_of(actor, tenant_id)
+    context = {"chrome": chrome, "tab": "policy", **_section(session, actor, tid)}
+    return render(request, "billing/policy.html", context)
+
+
+@router.post("/policy", name="billing.policy_set")
+def set_policy(
+    request: Request,
+    session: SessionDep,
+    actor: PlatformAdmin,
+    min_balance: Box = "",
+    min_balance_unit: Box = "CNY",
+    exhausted_action: Box = "arrears",
+    tenant_id: Box = "",
+) -> Response:
+    """The form version of ``PUT /api/v1/billing/policy``."""
+    body = parse(
+        PolicyUpdate, min_balance=blank_to_none(min_balance), min_balance_unit=min_balance_unit,
+        exhausted_action=exhausted_action, tenant_id=blank_to_none(tenant_id),
+    )  # fmt: skip
+    tid = tenant_of(actor, body.tenant_id or "")
+    policy.do_set_policy(
+        session, tenant_id=tid, min_balance=body.min_balance,
+        min_balance_unit=body.min_balance_unit, exhausted_action=body.exhausted_action,
+        updated_by=actor.id,
+    )  # fmt: skip
+    context = _section(session, actor, tid)
+    context["flash"] = "Saved the billing policy."
+    return render(request, "billing/_policy.html", context)
+
+
+@router.post("/deposits", name="billing.deposit")
+def add_deposit(
+    request: Request,
+    session: SessionDep,
+    actor: PlatformAdmin,
+    amount: Box = "",
+    unit: Box = "CNY",
+    note: Box = "",
+    idempotency_key: Box = "",
+    tenant_id: Box = "",
+) -> Response:
+    """The form version of ``POST /api/v1/billing/deposits``."""
+    body = parse(
+        DepositCreate, amount=amount, unit=unit, note=note, tenant_id=blank_to_none(tenant_id),
+        idempotency_key=blank_to_none(idempotency_key),
+    )  # fmt: skip
+    tid = tenant_of(actor, body.tenant_id or "")
+    line = policy.do_deposit(
+        session, tenant_id=tid, amount=body.amount, unit=body.unit,
+        idempotency_key=body.idempotency_key, note=body.note, now=datetime.now(UTC),
+        created_by=actor.id,
+    )  # fmt: skip
+    context = _section(session, actor, tid)
+    context["flash"] = f"Recorded a deposit of {line.amount.lstrip('-')} {line.unit}."
+    return render(request, "billing/_policy.html", context)
