@@ -24,132 +24,48 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal, get_args
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hangar.billing.catalog import Catalog
+from hangar.billing.costing_model import (
+    KEPT_ALIVE,
+    KINDS,
+    SCOPES,
+    STOPPABLE,
+    CostItem,
+    CostScope,
+    CostView,
+    MeterCost,
+    Names,
+    Scope,
+    UnitTotal,
+    in_scope,
+)
+from hangar.billing.costing_storage import kept_caches, storage_items
 from hangar.billing.errors import invalid
-from hangar.billing.money import Amount, Unit, quantize, ratio, total
-from hangar.billing.orm import StoragePeak
+from hangar.billing.money import Amount, Unit, quantize, total
 from hangar.billing.rating import hour_windows
 from hangar.billing.service import TenantPrices, tenant_prices
 from hangar.billing.settlement import (
-    GIB,
     Segment,
     hour_segments,
     hour_start,
     meters,
     rate_overlap,
 )
-from hangar.billing.storage import billable_overage_gb
-from hangar.billing.storage_settlement import storage_terms, tenant_peaks
 from hangar.devenvs.orm import DevEnvironment
 from hangar.devenvs.service import effective_idle, policy_of
 from hangar.errors import HangarError, PermissionDenied
 from hangar.jobs.access import access_workspace_ref
 from hangar.tenancy.access import Actor, check_capability, decide, workspace_roles
 from hangar.tenancy.matrix import BY_KEY, Role
-from hangar.tenancy.orm import User, Workspace
 from hangar.tenancy.workspaces import list_workspaces, roles_by_workspace
-from hangar.workloads.lifecycle import BY_NAME, TERMINAL, State
-from hangar.workloads.orm import Run, UsageInterval, Workload
-
-Scope = Literal["me", "workspace", "tenant"]
-SCOPES: tuple[str, ...] = get_args(Scope)
-KEPT_ALIVE = "keep alive"  # DevEnvironment.last_activity_source after "keep alive"
-STOPPABLE = BY_NAME["stop"].sources | BY_NAME["stop_running"].sources
-HOURS_PER_DAY = Decimal(24)
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """How an item of a workload kind is named, stopped, and which token scope reads it."""
-
-    name: str
-    namespace: str
-    stop_point: str
-    stop_url: str
-    hint: str
-
-
-KINDS = {
-    "training": Kind("job", "training", "training.stop", "/api/v1/jobs/{id}/stop",
-                     "hangar jobs stop {id}"),
-    "ide": Kind("devenv", "devenv", "devenv.stop", "/api/v1/devenvs/{id}/stop",
-                "hangar dev stop {id}"),
-}  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class MeterCost:
-    """One meter of an item: ``quantity`` units at ``rate_per_hour`` each.
-
-    Rates and amounts are None for a meter without a price (settlement does not bill it) or
-    when the price book cannot rate it (a gap: settlement stops there too, see ``note``).
-    """
-
-    meter: str
-    quantity: Decimal
-    rate_per_hour: Amount | None
-    per_hour: Amount | None
-    accrued_hour: Amount | None
-    accrued_total: Amount | None
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CostItem:
-    kind: str  # job | devenv | devenv_cache | storage | another workload kind
-    id: str
-    name: str
-    workspace_id: str | None
-    workspace_name: str | None
-    user_id: str | None
-    username: str | None
-    state: str
-    since: datetime | None
-    until: datetime | None  # when a kept cache is purged
-    kept_alive: bool
-    meters: tuple[MeterCost, ...]
-    stoppable: bool
-    stop_url: str | None
-    hint: str  # the CLI command that stops or releases it
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class UnitTotal:
-    unit: Unit
-    per_hour: Amount
-    accrued_hour: Amount
-    accrued_total: Amount
-
-
-@dataclass(frozen=True, slots=True)
-class CostView:
-    scope: Scope
-    workspace_id: str | None
-    as_of: datetime
-    items: tuple[CostItem, ...]
-    totals: tuple[UnitTotal, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CostScope:
-    """What one call may see: the tenant, and optionally one workspace and/or one user."""
-
-    name: Scope
-    tenant_id: str
-    workspace: Workspace | None
-    user_id: str | None
-
-
-# -- scope -----------------------------------------------------------------------------------
+from hangar.workloads.lifecycle import State
+from hangar.workloads.orm import UsageInterval, Workload
 
 
 def access_scope(session: Session, actor: Actor, *, scope: str, workspace: str | None) -> CostScope:
@@ -194,11 +110,11 @@ def what_costs(
     where = access_scope(session, actor, scope=scope, workspace=workspace_id)
     prices = tenant_prices(session, tenant_id=where.tenant_id)
     roles = _roles(session, actor)
-    names = _Names(session)
+    names = Names(session)
     items = [
         *_running(session, actor, where, prices, roles, names, now=now),
-        *_kept_caches(session, actor, where, names, now=now, days=cache_retention_days),
-        *_storage(session, where, names, catalog=catalog, postpaid_free_gb=postpaid_free_gb,
+        *kept_caches(session, actor, where, names, now=now, days=cache_retention_days),
+        *storage_items(session, where, names, catalog=catalog, postpaid_free_gb=postpaid_free_gb,
                   now=now),
     ]  # fmt: skip
     items.sort(key=lambda i: (-_per_hour_value(i), i.kind, i.name, i.id))
@@ -250,44 +166,13 @@ def _roles(session: Session, actor: Actor) -> dict[str, frozenset[Role]]:
     }
 
 
-class _Names:
-    """Workspace and user names, loaded once per id."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.workspaces: dict[str, str | None] = {}
-        self.users: dict[str, str | None] = {}
-
-    def workspace(self, ws_id: str | None) -> str | None:
-        if ws_id is None:
-            return None
-        if ws_id not in self.workspaces:
-            ws = self.session.get(Workspace, ws_id)
-            self.workspaces[ws_id] = ws.name if ws else None
-        return self.workspaces[ws_id]
-
-    def user(self, user_id: str | None) -> str | None:
-        if user_id is None:
-            return None
-        if user_id not in self.users:
-            user = self.session.get(User, user_id)
-            self.users[user_id] = user.username if user else None
-        return self.users[user_id]
-
-
-def _in_scope(where: CostScope, *, workspace_id: str | None, owner: str | None) -> bool:
-    if where.workspace is not None and workspace_id != where.workspace.id:
-        return False
-    return where.user_id is None or owner == where.user_id
-
-
 def _running(
     session: Session,
     actor: Actor,
     where: CostScope,
     prices: TenantPrices,
     roles: dict[str, frozenset[Role]],
-    names: _Names,
+    names: Names,
     *,
     now: datetime,
 ) -> list[CostItem]:
@@ -318,7 +203,7 @@ def _running(
         first = open_now[0]
         owner = workload.created_by if workload else first.user_id
         ws_id = workload.workspace_id if workload else first.workspace_id
-        if not _in_scope(where, workspace_id=ws_id, owner=owner):
+        if not in_scope(where, workspace_id=ws_id, owner=owner):
             continue
         kind = KINDS.get(workload.kind) if workload else None
         if kind is not None and not actor.scope_allows(kind.namespace, write=False):
@@ -341,7 +226,7 @@ def _workload_item(
     run: Sequence[UsageInterval],
     prices: TenantPrices,
     roles: dict[str, frozenset[Role]],
-    names: _Names,
+    names: Names,
     *,
     now: datetime,
 ) -> CostItem:
@@ -467,135 +352,3 @@ def _accrued(
                 if hour == current:
                     this_hour += [line.amount for line in lines]
     return this_hour, whole_run
-
-
-# -- stopped dev environments' kept caches ---------------------------------------------------
-
-
-def _kept_caches(
-    session: Session,
-    actor: Actor,
-    where: CostScope,
-    names: _Names,
-    *,
-    now: datetime,
-    days: float,
-) -> list[CostItem]:
-    if not actor.scope_allows("devenv", write=False):
-        return []
-    # The loop records stopped_at on its next pass; until then the last run's end counts.
-    last_end = (
-        select(func.max(Run.finished_at)).where(Run.workload_id == Workload.id).scalar_subquery()
-    )
-    query = (
-        select(Workload, func.coalesce(DevEnvironment.stopped_at, last_end))
-        .join(DevEnvironment, DevEnvironment.workload_id == Workload.id)
-        .where(
-            Workload.tenant_id == where.tenant_id,
-            Workload.state.in_([s.value for s in TERMINAL]),
-            Workload.run_count > 0,
-            DevEnvironment.cache_purged_at.is_(None),
-        )
-    )
-    if where.workspace is not None:
-        query = query.where(Workload.workspace_id == where.workspace.id)
-    if where.user_id is not None:
-        query = query.where(Workload.created_by == where.user_id)
-    items = []
-    keep = timedelta(days=days)
-    for workload, stopped in session.execute(query.order_by(Workload.name)):
-        if stopped is None:
-            continue
-        until = stopped + keep
-        if until <= now:
-            continue  # the retention loop purges it on its next pass
-        items.append(
-            CostItem(
-                kind="devenv_cache", id=workload.id, name=workload.name,
-                workspace_id=workload.workspace_id,
-                workspace_name=names.workspace(workload.workspace_id),
-                user_id=workload.created_by, username=names.user(workload.created_by),
-                state=workload.state, since=stopped, until=until, kept_alive=False,
-                meters=(), stoppable=False, stop_url=None,
-                hint=f"hangar dev delete {workload.id}",
-                note="stopped: /work/cache is kept until the date shown and /work/home "
-                "persists; both count towards the daily storage peak. Deleting the "
-                "environment releases the cache (home stays).",
-            )
-        )  # fmt: skip
-    return items
-
-
-# -- storage over the free quota -------------------------------------------------------------
-
-
-def _storage(
-    session: Session,
-    where: CostScope,
-    names: _Names,
-    *,
-    catalog: Catalog,
-    postpaid_free_gb: Decimal,
-    now: datetime,
-) -> list[CostItem]:
-    """Today's (UTC) storage over the free quota, on the terms daily storage settlement will
-    apply (``storage_settlement``: the tenant's peak against its plan's or price's free GB).
-
-    The tenant is charged, so the ``tenant`` scope shows the billed item with its rate; ``me``
-    and ``workspace`` show the caller's or workspace's own share of that peak, while the tenant
-    is over its quota. Nothing without samples, nothing within the quota."""
-    day = now.astimezone(UTC).date()
-    peak_bytes = tenant_peaks(session, day=day).get(where.tenant_id, 0)
-    terms = storage_terms(
-        session, tenant_id=where.tenant_id, day=day, catalog=catalog,
-        postpaid_free_gb=postpaid_free_gb,
-    )  # fmt: skip
-    if terms is None or not peak_bytes:
-        return []
-    peak_gb = ratio(Decimal(peak_bytes), GIB)
-    over = billable_overage_gb(peak_gb, terms.free_gb)
-    if over == 0:
-        return []
-    rate = terms.rate_per_gb_day
-    day_start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    terms_text = (
-        f"the tenant's peak today is {quantize(peak_gb, Decimal('0.01'))} GB, {over} GB over "
-        f"its {terms.free_gb} GB free; {rate}/GB a day, charged the next morning"
-    )
-    hint = "delete files, or stopped dev environments to release their caches"
-    if where.name == "tenant" and where.workspace is None:
-        hourly = Amount(ratio(rate.value, HOURS_PER_DAY), rate.unit)
-        meter = MeterCost(
-            meter="storage", quantity=Decimal(over), rate_per_hour=hourly,
-            per_hour=(hourly * over).quantized(), accrued_hour=None,
-            accrued_total=rate * over, note=terms_text,
-        )  # fmt: skip
-        return [
-            CostItem(
-                kind="storage", id=f"tenant:{where.tenant_id}", name="storage of the tenant",
-                workspace_id=None, workspace_name=None, user_id=None, username=None,
-                state="over quota", since=day_start, until=None, kept_alive=False,
-                meters=(meter,), stoppable=False, stop_url=None, hint=hint, note=terms_text,
-            )
-        ]  # fmt: skip
-    kind, owner = (
-        ("user", where.user_id)
-        if where.user_id
-        else ("workspace", where.workspace.id if where.workspace else "")
-    )
-    row = session.get(StoragePeak, (kind, owner, day.isoformat()))
-    if row is None or not row.peak_bytes:
-        return []
-    user = names.user(owner) if kind == "user" else None
-    ws_name = names.workspace(owner) if kind == "workspace" else None
-    share = quantize(ratio(Decimal(row.peak_bytes), GIB), Decimal("0.01"))
-    return [
-        CostItem(
-            kind="storage", id=f"{kind}:{owner}",
-            name=f"storage of {kind} {user or ws_name or owner}",
-            workspace_id=owner if ws_name else None, workspace_name=ws_name,
-            user_id=owner if kind == "user" else None, username=user, state="over quota",
-            since=day_start, until=None, kept_alive=False, meters=(), stoppable=False,
-            stop_url=None, hint=hint, note=f"{share} GB of it is here today; {terms_text}",
-        )
-    ]  # fmt: skip

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
 from hangar.billing.catalog import DEFAULT_CATALOG
-from hangar.billing.costing import CostItem, CostView, MeterCost, UnitTotal, what_costs
+from hangar.billing.costing import what_costs
+from hangar.billing.costing_model import CostItem, CostView, MeterCost, UnitTotal
 from hangar.billing.costing_schemas import CostItemRead, CostsRead, MeterCostRead, UnitTotalRead
 from hangar.billing.money import Amount, format_decimal
 

@@ -6,8 +6,9 @@ entries, never stored. Decimals are stored as their canonical strings (``String`
 round-trip exactly on SQLite (whose NUMERIC is a float) and on PostgreSQL.
 
 ``LedgerEntry.key`` and ``WalletEvent.key`` are UNIQUE idempotency keys
-(``compute:{usage_interval_id}:{meter}:{hour_start}``): settlement inserts a line only if its
-key is absent, so a server killed mid-settlement and restarted charges every period once.
+(``compute:{hour}:{usage_interval_id}:{meter}:{price version}``): settlement inserts a line
+only if its key is absent, so a server killed mid-settlement and restarted charges every period
+once.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,18 @@ NAMING = {
 def new_id() -> str:
     """A random 16-hex-character id (64 bits): unguessable, short enough for a CLI table."""
     return secrets.token_hex(8)
+
+
+_SEQUENCE = itertools.count(secrets.randbelow(1 << 20))
+
+
+def ordered_id() -> str:
+    """A 16-hex-character id that sorts by creation time: milliseconds since the epoch (44
+    bits) and a process-wide sequence (20 bits, from a random start). For append-heavy tables
+    (the ledger): new rows land at the end of the primary-key index instead of anywhere in
+    it, which keeps bulk inserts off the disk. Not unguessable: never use it as a secret."""
+    millis = time.time_ns() // 1_000_000
+    return f"{millis & 0xFFFFFFFFFFF:011x}{next(_SEQUENCE) & 0xFFFFF:05x}"
 
 
 def utcnow() -> datetime:

@@ -31,14 +31,21 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         for index, column in enumerate(table.columns)
         if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
+    # Bulk rows repeat their datetimes (an hour's lines share their period): each distinct
+    # value is processed once.
+    seen: list[dict[Any, Any]] = [{} for _ in processed]
     params: list[tuple[Any, ...]] = []
     for row in rows:
         value = values(row)
         if processed:
             converted = list(value)
-            for index, process in processed:
-                if converted[index] is not None:
-                    converted[index] = process(converted[index])
+            for (index, process), cache in zip(processed, seen, strict=True):
+                raw = converted[index]
+                if raw is not None:
+                    done = cache.get(raw)
+                    if done is None:
+                        done = cache[raw] = process(raw)
+                    converted[index] = done
             value = tuple(converted)
         params.append(value)
     connection.exec_driver_sql(_statement(dialect, table.name, columns), params)

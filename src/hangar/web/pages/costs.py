@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
 from hangar.billing.catalog import DEFAULT_CATALOG
-from hangar.billing.costing import KINDS, what_costs
+from hangar.billing.costing import what_costs
+from hangar.billing.costing_model import KINDS
 from hangar.billing.costing_router import costs_read
 from hangar.config import Settings
 from hangar.devenvs import service as devenvs
