@@ -305,7 +305,8 @@ def statement(
     would cost several times the query)."""
     if end <= start:
         raise invalid("end", f"{end.isoformat()} must be after start {start.isoformat()}")
-    return session.execute(
+    # Through the Core connection: the ORM's result layer would double the cost of a row.
+    return session.connection().execute(
         select(*STATEMENT_COLUMNS)
         .where(
             LedgerEntry.tenant_id == tenant_id,
