@@ -7,8 +7,12 @@ of the range) and ``--intervals`` usage intervals spread over ``--hours`` hours.
 1. settle: :func:`hangar.billing.settlement.settle` over every hour, timed; reports the
    usage-hours settled (interval × hour overlaps, each one ledger line per meter) per second;
 2. settle again: the idempotent re-run (every line already present), timed;
-3. statement: ``GET /api/v1/billing/statements`` for one month with ``--lines`` ledger lines,
-   through the real app (service query, exact totals, JSON), timed.
+3. baseline: the same number of ready-made ledger rows written to a fresh database with the
+   same bulk insert, in transactions of the same size (the database's own floor: what
+   settlement costs beyond writing its lines);
+4. statement: ``GET /api/v1/billing/statements`` for one month with ``--lines`` ledger lines,
+   through the real app (service query, exact totals, JSON), timed; baseline: the bare
+   ``SELECT`` of those rows with the sqlite3 module.
 
     .venv/bin/python bench/billing_settle.py [--intervals 1000 --hours 1000] [--lines 100000]
 """
@@ -16,6 +20,7 @@ of the range) and ``--intervals`` usage intervals spread over ``--hours`` hours.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,7 +32,8 @@ from hangar.billing.money import Unit
 from hangar.billing.orm import LedgerEntry
 from hangar.billing.service import do_add_price
 from hangar.billing.settlement import settle
-from hangar.db.base import new_id
+from hangar.db.base import new_id, ordered_id
+from hangar.db.bulk import insert_many
 from hangar.db.engine import make_engine, make_session_factory, transaction
 from hangar.db.migrate import upgrade
 from hangar.tenancy.orm import Tenant
@@ -97,6 +103,36 @@ def bench_settle(intervals: int, hours: int, workdir: Path) -> None:
     print(f"  first pass   {first:7.2f} s  {usage_hours / first:12,.0f} usage-hours/s  "
           f"({added:,} ledger lines, {count:,} in the table)")  # fmt: skip
     print(f"  re-run       {second:7.2f} s  (added {again} lines: idempotent)")
+    floor = bench_bare_insert(count or 0, workdir)
+    print(f"  baseline     {floor:7.2f} s  bare insert of {count:,} ready rows "
+          f"(settlement = {first / floor:.1f}× the database's floor)")  # fmt: skip
+
+
+def bench_bare_insert(count: int, workdir: Path) -> float:
+    """Write ``count`` ready-made ledger rows, 20,000 per transaction (settlement's batch)."""
+    engine = make_engine(f"sqlite:///{workdir / 'floor.db'}")
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    table = LedgerEntry.__table__
+    created = datetime.now(UTC)
+    started = time.perf_counter()
+    for batch in range(0, count, 20_000):
+        rows = []
+        for i in range(batch, min(count, batch + 20_000)):
+            hour = T0 + timedelta(hours=i // 1000)
+            rows.append(
+                {
+                    "id": ordered_id(), "key": f"compute:{hour:%Y-%m-%dT%H}:i{i % 1000}:m:v",
+                    "tenant_id": "t", "workspace_id": "ws", "user_id": "u", "kind": "compute",
+                    "meter": "dc100-40g", "quantity": "1", "seconds": 3600,
+                    "amount": "1.28", "unit": "DCU", "usage_interval_id": f"i{i % 1000}",
+                    "workload_id": "w", "price_version_id": "v", "period_start": hour,
+                    "period_end": hour + timedelta(hours=1), "note": "", "created_at": created,
+                }
+            )  # fmt: skip
+        with transaction(sessions) as session:
+            insert_many(session, table, rows)  # type: ignore[arg-type]
+    return time.perf_counter() - started
 
 
 def bench_statement(lines: int, workdir: Path) -> None:
@@ -143,10 +179,21 @@ def bench_statement(lines: int, workdir: Path) -> None:
             timings.append(time.perf_counter() - started)
             response.raise_for_status()
         body = response.json()
+        database = str(app.state.hangar.engine.url.database)
+        started = time.perf_counter()
+        with sqlite3.connect(database) as raw:
+            raw.execute(
+                "SELECT * FROM ledger_entries WHERE tenant_id = ? AND period_start >= ? "
+                "ORDER BY period_start, key",
+                (tid, "2000-01-01"),
+            ).fetchall()
+        bare = time.perf_counter() - started
         print(f"statement: one month, {len(body['lines']):,} line items")
         runs = ", ".join(f"{t:.2f}" for t in timings)
         print(f"  GET /api/v1/billing/statements  best {min(timings):.2f} s  (runs {runs}), "
               f"total {body['totals']}")  # fmt: skip
+        print(f"  baseline: bare SELECT of the rows  {bare:.2f} s "
+              f"(the API = {min(timings) / bare:.1f}× it)")  # fmt: skip
 
 
 def main() -> None:
