@@ -152,3 +152,35 @@ def test_the_arrears_policy_keeps_work_running(quiet: Hangar) -> None:
     assert "wallet_stopped" not in alerts(h)
     assert h.admin.call("GET", f"{JOBS}/{job['id']}")["state"] != "STOPPED"
     submit(h, "another")
+
+
+def test_arrears_above_10_dcu_alert_and_the_voucher_repays_the_part_above(
+    quiet: Hangar,
+) -> None:
+    """B-E6: 20 DCU owed → the user bears 10 and a 10 DCU voucher is due; 5 owed → none."""
+    h = quiet
+    h.admin.call("POST", "/api/v1/billing/wallet/events", 201,
+                 json={"kind": "subscribe", "key": "trial"})  # 20 DCU  # fmt: skip
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    consume(h, "25", now)  # 5 DCU of arrears
+    [dcu] = [w for w in h.admin.call("GET", "/api/v1/billing/balance")["wallet"]
+             if w["unit"] == "DCU"]  # fmt: skip
+    assert (dcu["arrears"], dcu["arrears_cleanup_allowed"], dcu["arrears_voucher_due"]) == (
+        "5", False, "0")  # fmt: skip
+    refused = h.admin.call("POST", "/api/v1/billing/arrears/compensation", 409, json={})
+    assert "no compensation is due (arrears 5 DCU" in str(refused)
+    consume(h, "15", now)  # 20 DCU owed
+    WalletWatch(h.state.sessions).step(now)
+    assert "arrears_over_threshold" in alerts(h)
+    [dcu] = [w for w in h.admin.call("GET", "/api/v1/billing/balance")["wallet"]
+             if w["unit"] == "DCU"]  # fmt: skip
+    assert (dcu["arrears_cleanup_allowed"], dcu["arrears_voucher_due"]) == (True, "10")
+    _, member = h.user_api("pat")
+    assert member.post("/api/v1/billing/arrears/compensation", json={}).status_code == 403
+    h.admin.call("POST", "/api/v1/billing/arrears/compensation", 201,
+                 json={"idempotency_key": "comp-1"})  # fmt: skip
+    h.admin.call("POST", "/api/v1/billing/arrears/compensation", 201,
+                 json={"idempotency_key": "comp-1"})  # a retry grants nothing more  # fmt: skip
+    [dcu] = [w for w in h.admin.call("GET", "/api/v1/billing/balance")["wallet"]
+             if w["unit"] == "DCU"]  # fmt: skip
+    assert (dcu["arrears"], dcu["arrears_voucher_due"]) == ("10", "0")

@@ -54,3 +54,8 @@ def test_a_meter_record_is_idempotent_and_bad_ones_refused(cli: Cli) -> None:
     assert first["id"] == again["id"] and first["quantity"] == "2"
     bad = cli.fails(1, "billing", "meter", "x", "--meter", "cpu", "--quantity", "1")
     assert "not a generic meter" in flat(bad.stderr)
+
+
+def test_compensation_without_arrears_is_refused_with_the_figures(cli: Cli) -> None:
+    refused = cli.fails(1, "billing", "compensate")
+    assert "no compensation is due" in flat(refused.stderr)

@@ -5,11 +5,13 @@ in the form and saves nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hangar.billing.orm import BillingPolicy
+from tests.billing.test_gates import consume
 from tests.jobs.support import quiet_hangar
 from tests.support import ADMIN_PASSWORD, Hangar
 from tests.web.console import logged_in
@@ -53,3 +55,19 @@ def test_tenant_admins_read_but_cannot_change_it(h: Hangar) -> None:
     assert refused.status_code == 403
     with h.state.sessions() as session:
         assert session.query(BillingPolicy).count() == 0
+
+
+def test_the_compensation_voucher_is_offered_and_granted_once(h: Hangar) -> None:
+    admin = logged_in(h, "admin", ADMIN_PASSWORD)
+    h.admin.call("POST", "/api/v1/billing/wallet/events", 201,
+                 json={"kind": "subscribe", "key": "trial"})  # fmt: skip
+    consume(h, "40", datetime.now(UTC) + timedelta(seconds=1))  # 20 DCU of arrears
+    page = admin.get("/billing/policy").text
+    assert "above 10 DCU: data may be cleaned" in page and "voucher due 10 DCU" in page
+    assert 'id="compensate-form"' in page
+    key = page.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
+    form = {"idempotency_key": key}
+    granted = admin.htmx("POST", "/billing/arrears/compensation", form, form="compensate-form")
+    assert granted.status_code == 200, granted.text
+    assert "Granted a compensation voucher of 10 DCU" in granted.text
+    assert 'id="compensate-form"' not in granted.text  # nothing more is due

@@ -16,11 +16,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hangar.billing.arrears import ArrearsAssessment, assess_arrears
+from hangar.billing.catalog import Catalog
 from hangar.billing.errors import invalid
 from hangar.billing.gates import EXHAUSTED_ACTIONS, currency_balance
 from hangar.billing.money import Amount, Unit, format_decimal, parse_amount, require_positive
-from hangar.billing.orm import BillingAlert, BillingPolicy, LedgerEntry
-from hangar.billing.service import new_event_key
+from hangar.billing.orm import BillingAlert, BillingPolicy, LedgerEntry, WalletEventRow
+from hangar.billing.service import (
+    api_event_key,
+    do_wallet_event,
+    new_event_key,
+    wallet_balances,
+)
+from hangar.errors import Conflict
 
 
 def policy_of(session: Session, *, tenant_id: str) -> BillingPolicy:
@@ -113,3 +121,45 @@ def alerts(session: Session, *, tenant_id: str, limit: int = 100) -> Sequence[Bi
         .order_by(BillingAlert.at.desc(), BillingAlert.key)
         .limit(limit)
     ).all()
+
+
+def arrears_assessment(
+    session: Session, *, tenant_id: str, now: datetime, catalog: Catalog
+) -> ArrearsAssessment | None:
+    """B-E6 applied to the wallet's arrears in the plan unit (None: no wallet)."""
+    for held in wallet_balances(session, tenant_id=tenant_id, at=now, catalog=catalog):
+        if held.unit is catalog.plan_unit:
+            return assess_arrears(owed=held.arrears, threshold=catalog.arrears_cleanup_threshold)
+    return None
+
+
+def do_compensate(
+    session: Session,
+    *,
+    tenant_id: str,
+    idempotency_key: str | None,
+    now: datetime,
+    catalog: Catalog,
+    created_by: str | None,
+) -> WalletEventRow:
+    """Grant the voucher due for arrears above the threshold (the platform did not clean in
+    time): a ``credit`` event, which repays the arrears first. Nothing due is a 409; a retry
+    with the same ``idempotency_key`` returns the first event."""
+    if idempotency_key is not None:
+        key = api_event_key(tenant_id, idempotency_key)
+        found = session.scalar(select(WalletEventRow).where(WalletEventRow.key == key))
+        if found is not None:
+            return found
+    assessed = arrears_assessment(session, tenant_id=tenant_id, now=now, catalog=catalog)
+    if assessed is None or not assessed.voucher.is_positive:
+        owed = "no wallet" if assessed is None else f"arrears {assessed.owed}"
+        raise Conflict(
+            f"no compensation is due ({owed}; a voucher covers only arrears above "
+            f"{catalog.arrears_cleanup_threshold}, B-E6)",
+            fields={"arrears": owed},
+        )
+    return do_wallet_event(
+        session, tenant_id=tenant_id, kind="credit", item_key=None,
+        amount=format_decimal(assessed.voucher.value), unit=assessed.voucher.unit,
+        idempotency_key=idempotency_key, now=now, catalog=catalog, created_by=created_by,
+    )  # fmt: skip

@@ -23,6 +23,7 @@ from hangar.billing.money import Unit
 from hangar.billing.schemas import (
     AlertRead,
     BalanceRead,
+    CompensationCreate,
     DepositCreate,
     LedgerTotalRead,
     LineRead,
@@ -77,6 +78,7 @@ def get_balance(
     now = datetime.now(UTC)
     wallet = service.load_wallet(session, tenant_id=tid, catalog=DEFAULT_CATALOG)
     balances = service.wallet_balances(session, tenant_id=tid, at=now, catalog=DEFAULT_CATALOG)
+    assessed = policy.arrears_assessment(session, tenant_id=tid, now=now, catalog=DEFAULT_CATALOG)
     return BalanceRead(
         tenant_id=tid,
         as_of=now,
@@ -94,6 +96,12 @@ def get_balance(
                 inactive=str(b.inactive.value),
                 scheduled=str(b.scheduled.value),
                 arrears=str(b.arrears.value),
+                arrears_cleanup_allowed=bool(
+                    assessed and b.unit is assessed.owed.unit and assessed.cleanup_allowed
+                ),
+                arrears_voucher_due=str(
+                    assessed.voucher.value if assessed and b.unit is assessed.owed.unit else 0
+                ),
             )
             for b in balances
         ],
@@ -263,3 +271,16 @@ def add_meter_record(
         workspace_id=body.workspace_id, user_id=body.user_id, note=body.note,
     )  # fmt: skip
     return MeterRecordRead.model_validate(row)
+
+
+@router.post("/arrears/compensation", response_model=WalletEventRead, status_code=201)
+def compensate_arrears(
+    session: SessionDep, actor: PlatformAdmin, body: CompensationCreate
+) -> WalletEventRead:
+    """Platform admin: grant the voucher due for arrears above the threshold (10 DCU) that
+    accrued because the platform did not clean in time (B-E6: 20 owed → a 10 DCU voucher)."""
+    row = policy.do_compensate(
+        session, tenant_id=_tenant(actor, body.tenant_id), idempotency_key=body.idempotency_key,
+        now=datetime.now(UTC), catalog=DEFAULT_CATALOG, created_by=actor.id,
+    )  # fmt: skip
+    return WalletEventRead.model_validate(row)

@@ -79,6 +79,12 @@ class WalletBalanceRead(Output):
     inactive: str
     scheduled: str
     arrears: str
+    arrears_cleanup_allowed: bool = Field(
+        default=False, description="Arrears above the threshold (10 DCU): data may be cleaned."
+    )
+    arrears_voucher_due: str = Field(
+        default="0", description="The part of the arrears above the threshold (B-E6)."
+    )
 
 
 class BalanceRead(Output):
@@ -187,3 +193,10 @@ class MeterRecordRead(Output):
     quantity: str
     at: datetime
     note: str
+
+
+class CompensationCreate(Input):
+    """Grant the compensation voucher due for arrears above the threshold (B-E6)."""
+
+    tenant_id: str | None = Field(default=None, description="Default: yours.")
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=100)] | None = None

@@ -306,15 +306,19 @@ def statement(
     if end <= start:
         raise invalid("end", f"{end.isoformat()} must be after start {start.isoformat()}")
     # Through the Core connection: the ORM's result layer would double the cost of a row.
-    return session.connection().execute(
-        select(*STATEMENT_COLUMNS)
-        .where(
-            LedgerEntry.tenant_id == tenant_id,
-            LedgerEntry.period_start >= start,
-            LedgerEntry.period_start < end,
+    return (
+        session.connection()
+        .execute(
+            select(*STATEMENT_COLUMNS)
+            .where(
+                LedgerEntry.tenant_id == tenant_id,
+                LedgerEntry.period_start >= start,
+                LedgerEntry.period_start < end,
+            )
+            .order_by(LedgerEntry.period_start, LedgerEntry.key)
         )
-        .order_by(LedgerEntry.period_start, LedgerEntry.key)
-    ).all()
+        .all()
+    )
 
 
 def statement_totals(lines: Iterable[Row[*tuple[Any, ...]]]) -> dict[Unit, tuple[Amount, Amount]]:
@@ -368,6 +372,12 @@ def purchase_line(event: WalletEvent, *, catalog: Catalog) -> tuple[str, Amount,
     raise invalid("kind", f"wallet events of type {type(event).__name__} are not recorded here")
 
 
+def api_event_key(tenant_id: str, idempotency_key: str | None) -> str:
+    """The key of a wallet event recorded through the API: the caller's idempotency key, or
+    a fresh one."""
+    return f"api:{tenant_id}:{idempotency_key or new_event_key()}"
+
+
 def do_wallet_event(
     session: Session,
     *,
@@ -383,7 +393,7 @@ def do_wallet_event(
 ) -> WalletEventRow:
     """Record a wallet event effective now, and its purchase or credit line on the ledger.
     With an ``idempotency_key`` a retry returns the first event and records nothing."""
-    key = f"api:{tenant_id}:{idempotency_key or new_event_key()}"
+    key = api_event_key(tenant_id, idempotency_key)
     at = wallet_event_at(session, tenant_id=tenant_id, now=now)
     event = make_event(kind=kind, at=at, key=item_key, amount=amount, unit=unit)
     row = do_append_event(

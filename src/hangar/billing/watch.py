@@ -7,6 +7,9 @@ one :class:`BillingAlert` each, keyed by the newest bucket (so a new plan period
 pack or tranche alerts afresh, and a restart never alerts twice). Alerts are also written to
 the audit log, where admins already look.
 
+Arrears above the cleanup threshold (10 DCU, B-E6) raise a daily ``arrears_over_threshold``
+alert: the tenant's data may be cleaned, or the part above is compensated.
+
 When every unit's active balance is ≤ 0 and the tenant's policy says ``stop``, every live or
 waiting workload of the tenant is stopped with the reason, once per exhaustion (an alert of
 kind ``stopped``); data is kept (B-E6). Under ``arrears`` (the default) work goes on and the
@@ -23,11 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hangar.audit.service import do_record
+from hangar.billing.arrears import assess_arrears
 from hangar.billing.catalog import DEFAULT_CATALOG, Catalog
 from hangar.billing.money import Unit, format_decimal
 from hangar.billing.orm import BillingAlert, BillingPolicy, WalletEventRow
 from hangar.billing.service import load_wallet
-from hangar.billing.subscriptions import Wallet, advance
+from hangar.billing.subscriptions import Wallet, advance, balance
 from hangar.db.engine import transaction
 from hangar.workloads.lifecycle import BY_NAME, TERMINAL, State
 from hangar.workloads.orm import Workload
@@ -118,6 +122,17 @@ def watch_tenant(session: Session, *, tenant_id: str, now: datetime, catalog: Ca
                     f"({format_decimal(left)} {unit.value} left)",
                     now=now,
                 )  # fmt: skip
+    owed = balance(wallet, unit=catalog.plan_unit, catalog=catalog).arrears
+    assessed = assess_arrears(owed=owed, threshold=catalog.arrears_cleanup_threshold)
+    if assessed.cleanup_allowed:
+        _alert(
+            session, key=f"wallet:{tenant_id}:arrears:{now.date().isoformat()}",
+            tenant_id=tenant_id, kind="arrears_over_threshold",
+            message=f"arrears of {assessed.owed} exceed {assessed.threshold}: the tenant's data "
+            f"may be cleaned (B-E6); if it is not, {assessed.voucher} is compensated "
+            "(POST /api/v1/billing/arrears/compensation)",
+            now=now,
+        )  # fmt: skip
     policy = session.get(BillingPolicy, tenant_id)
     if not exhausted or newest == 0 or policy is None or policy.exhausted_action != "stop":
         return

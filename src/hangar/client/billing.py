@@ -12,6 +12,7 @@ from hangar.billing.money import Unit
 from hangar.billing.schemas import (
     AlertRead,
     BalanceRead,
+    CompensationCreate,
     DepositCreate,
     LineRead,
     MeterRecordCreate,
@@ -162,3 +163,10 @@ class BillingAPI:
             tenant_id=tenant_id, workspace_id=workspace_id, user_id=user_id, note=note,
         )  # fmt: skip
         return self._t.send(MeterRecordRead, "POST", f"{BILLING}/meter-records", json=body)
+
+    def compensate_arrears(
+        self, *, tenant_id: str | Unset = UNSET, idempotency_key: str | Unset = UNSET
+    ) -> WalletEventRead:
+        """Grant the voucher due for arrears above 10 DCU (platform admin; B-E6)."""
+        body = payload(CompensationCreate, tenant_id=tenant_id, idempotency_key=idempotency_key)
+        return self._t.send(WalletEventRead, "POST", f"{BILLING}/arrears/compensation", json=body)

@@ -1,5 +1,6 @@
-"""``hangar billing policy|deposit|alerts|meter``: the minimum-balance gate, the exhausted
-wallet policy, money received, wallet alerts and generic meter records (docs/billing.md).
+"""``hangar billing policy|deposit|alerts|meter|compensate``: the minimum-balance gate, the
+exhausted-wallet policy, money received, wallet alerts, generic meter records and arrears
+compensation (docs/billing.md).
 
 Registered on the ``hangar billing`` group by :func:`register`.
 """
@@ -118,8 +119,28 @@ def meter(
          ("At", found.at)]))  # fmt: skip
 
 
+def compensate(
+    tenant: TenantOpt = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="A key that makes a retry harmless.", show_default=False),
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """Grant the voucher due for arrears above 10 DCU (platform admin; B-E6)."""
+    with connect() as client:
+        event = client.billing.compensate_arrears(
+            tenant_id=UNSET if tenant is None else tenant,
+            idempotency_key=UNSET if idempotency_key is None else idempotency_key,
+        )
+    emit(output_format(output), event, lambda: record(
+        [("Voucher", f"{event.payload.get('amount')} {event.payload.get('unit')}"),
+         ("Event", event.seq), ("Tenant", event.tenant_id)]))  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     app.command()(policy)
     app.command()(deposit)
     app.command()(alerts)
     app.command()(meter)
+    app.command()(compensate)

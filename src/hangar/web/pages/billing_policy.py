@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hangar.api.deps import PlatformAdmin, SessionDep
 from hangar.billing import policy, service
+from hangar.billing.catalog import DEFAULT_CATALOG
 from hangar.billing.money import Unit
 from hangar.billing.router import BillingAdmin
 from hangar.billing.schemas import DepositCreate, PolicyUpdate
@@ -33,6 +34,9 @@ def _section(session: Session, actor: Actor, tid: str) -> dict[str, object]:
         "policy": row,
         "balance": policy.balance_of(session, tenant_id=tid, unit=Unit(row.min_balance_unit)),
         "alerts": policy.alerts(session, tenant_id=tid),
+        "arrears": policy.arrears_assessment(
+            session, tenant_id=tid, now=datetime.now(UTC), catalog=DEFAULT_CATALOG
+        ),
         "platform_admin": actor.user.is_platform_admin,
         "currencies": [u.value for u in Unit if u.is_currency],
         "deposit_key": service.new_event_key(),
@@ -99,4 +103,22 @@ def add_deposit(
     )  # fmt: skip
     context = _section(session, actor, tid)
     context["flash"] = f"Recorded a deposit of {line.amount.lstrip('-')} {line.unit}."
+    return render(request, "billing/_policy.html", context)
+
+
+@router.post("/arrears/compensation", name="billing.compensate")
+def compensate(
+    request: Request, session: SessionDep, actor: PlatformAdmin, tenant_id: Box = "",
+    idempotency_key: Box = "",
+) -> Response:  # fmt: skip
+    """The form version of ``POST /api/v1/billing/arrears/compensation``."""
+    tid = tenant_of(actor, tenant_id)
+    event = policy.do_compensate(
+        session, tenant_id=tid, idempotency_key=blank_to_none(idempotency_key),
+        now=datetime.now(UTC), catalog=DEFAULT_CATALOG, created_by=actor.id,
+    )  # fmt: skip
+    context = _section(session, actor, tid)
+    context["flash"] = (
+        f"Granted a compensation voucher of {event.payload['amount']} {event.payload['unit']}."
+    )
     return render(request, "billing/_policy.html", context)
