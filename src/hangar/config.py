@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(
         default=0.5, gt=0, description="How often the scheduler and run reconciler loop."
     )
+    scheduler_placement: Literal["best_fit", "first_fit"] = Field(
+        default="best_fit",
+        description="Where the scheduler places admitted work: best_fit (fewest free cards "
+        "that fit, vGPU slices packed) or first_fit (first node by name with room).",
+    )
     # config.toml: [[declared_gpus]] tables with model, memory_gib, count.
     declared_gpus: list[DeclaredGpu] = Field(
         default_factory=list, description="GPUs declared on this host for demos and CI."

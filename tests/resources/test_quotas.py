@@ -61,7 +61,10 @@ def test_description_and_types_and_policy(setup: Setup) -> None:
     assert "'gaming'" in body["fields"]["workload_types"]
     assert "data_cleaning" in body["fields"]["workload_types"]  # the B1 enum is listed
     body = assert_error(s.admin.post(Q, json=s.quota_body("t", weight=2, policy="drf")), 422)
-    assert "only scheduling policy is 'fifo'" in body["fields"]["policy"]
+    assert (
+        "'drf' is not a scheduling policy; pick one of 'fifo', 'best_effort'"
+        in body["fields"]["policy"]
+    )
     all_types = ["ide", "training", "finetune", "evaluation", "compression", "service"]
     q = s.quota("t", weight=2, workload_types=[*all_types, "data_cleaning", "ide"])
     assert sorted(q["workload_types"]) == sorted([*all_types, "data_cleaning"])

@@ -4,7 +4,8 @@ The scheduling loop and the submission checks read pools through this one mappin
 what admission enforces is exactly what the API shows: totals are spec × count (RQ5), a
 stopped pool is ``started=False`` (B10), a quota lists its associated workspaces (RQ17) and a
 queue names its tenant's default workspace (Q3). The built-in default queue has no total: it
-is bounded by the default cluster only.
+is bounded by the default cluster only. A quota carries its admission policy ("fifo" or
+"best_effort"); queues have no policy column and stay "fifo".
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def scheduler_quotas(session: Session, *, tenant_id: str | None = None) -> list[
             exclusive=q.exclusive,
             started=q.status == Status.STARTED.value,
             workspace_ids=frozenset(linked[q.id]),
+            policy=q.policy,
         )
         for q, spec in rows
     ]

@@ -23,7 +23,10 @@ class Status(StrEnum):
 
 
 class Policy(StrEnum):
-    FIFO = "fifo"  # the only scheduling policy (RQ10)
+    """A quota's admission policy (``hangar.scheduling.model.POLICIES``)."""
+
+    FIFO = "fifo"  # strict FIFO, head-of-line blocking (RQ10): the default
+    BEST_EFFORT = "best_effort"  # a waiting head does not hold back the work behind it
 
 
 class QueueRole(StrEnum):

@@ -68,9 +68,12 @@ def check_count(count: int, field: str = "instance_count") -> int:
 
 
 def check_policy(policy: str, field: str = "policy") -> str:
-    """RQ10: FIFO is the only scheduling policy."""
-    if policy != Policy.FIFO.value:
+    """One of the admission policies: 'fifo' (RQ10, the default) or 'best_effort'."""
+    allowed = [p.value for p in Policy]
+    if policy not in allowed:
         raise ValidationFailed.field(
-            field, f"'{policy}' is not supported; the only scheduling policy is 'fifo' (RQ10)"
+            field,
+            f"'{policy}' is not a scheduling policy; pick one of "
+            f"{', '.join(repr(p) for p in allowed)} ('fifo' is strict FIFO, RQ10)",
         )
     return policy

@@ -8,6 +8,7 @@ See docs/scheduling.md for the rules and the reason strings.
 from hangar.scheduling.admission import admit, schedule
 from hangar.scheduling.decisions import Code, Decision, Verdict
 from hangar.scheduling.model import (
+    POLICIES,
     Loan,
     ParallelismCap,
     PendingWorkload,
@@ -22,6 +23,7 @@ from hangar.scheduling.model import (
     WorkloadType,
 )
 from hangar.scheduling.placement import (
+    PLACEMENTS,
     Device,
     Inventory,
     Node,
@@ -39,6 +41,8 @@ from hangar.scheduling.vgpu import CardShare, recommended, recommended_slice, va
 
 __all__ = [
     "GIB",
+    "PLACEMENTS",
+    "POLICIES",
     "ZERO",
     "CardShare",
     "Code",

@@ -10,7 +10,10 @@ The rules, each applied where the docstrings below say:
   associated with it, is rejected, not queued.
 - B6/RQ10: each pool's queue is ordered by admin priority (higher first), then submission
   time, then id. Strict head-of-line blocking: when the head cannot be admitted, nothing
-  behind it in that pool is ("waiting behind <id>").
+  behind it in that pool is ("waiting behind <id>"). That is the ``"fifo"`` policy (the
+  default); a pool with policy ``"best_effort"`` lets its head wait with its usual reason and
+  goes on down its queue in the same order, admitting what fits (and holds no one back by
+  the per-user limit or the plan cap either).
 - RQ15/Q10/B10: a stopped pool admits nothing (its queue waits) and lends nothing.
 - RQ7/RQ9/B4: a quota with idle borrowing on takes what it lacks from the idle capacity
   (total − in use − lent) of the other started, non-exclusive quotas of its cluster, lowest
@@ -20,7 +23,8 @@ The rules, each applied where the docstrings below say:
   in that pool but not other users' (see docs/scheduling.md for why).
 - Spec 10 §2.3: a tenant on a prepaid plan has a parallelism cap (Σ cards × card-model
   weight over its live workloads). A workload that would exceed it waits at the head of its
-  pool (head-of-line, like a full pool); one larger than the cap on its own is rejected.
+  pool (head-of-line under "fifo", like a full pool); one larger than the cap on its own is
+  rejected.
 - Admissions consume capacity (quota, lenders, user, nodes, plan cap) at once, so later
   decisions in the same cycle see it.
 
@@ -42,6 +46,7 @@ from typing import Protocol
 
 from hangar.scheduling.decisions import Code, Decision, Verdict
 from hangar.scheduling.model import (
+    FIFO,
     Loan,
     ParallelismCap,
     PendingWorkload,
@@ -51,7 +56,7 @@ from hangar.scheduling.model import (
     Snapshot,
     UserLimits,
 )
-from hangar.scheduling.placement import Inventory, Node, Placement, Unplaceable
+from hangar.scheduling.placement import BEST_FIT, Inventory, Node, Placement, Unplaceable
 from hangar.scheduling.resources import MILLI, ZERO, Resources, fmt_cpu, fmt_gpus, fmt_mem
 from hangar.scheduling.rules import refusal
 
@@ -66,7 +71,7 @@ class Placer(Protocol):
 
 class _Step(Enum):
     NEXT = 1  # decided (admitted, held or rejected): go on with the next in this pool
-    BLOCK = 2  # the head waits: nothing behind it in this pool is admitted (RQ10)
+    BLOCK = 2  # the head waits: under "fifo" nothing behind it in this pool is admitted (RQ10)
     LATER = 3  # pass 1 only: the head needs to borrow; retry it in pass 2
 
 
@@ -79,6 +84,7 @@ class _Pool:
     __slots__ = (
         "borrowing",
         "cluster",
+        "fifo",
         "id",
         "idle",
         "label",
@@ -97,6 +103,7 @@ class _Pool:
         self.quota: Quota | None = None
         self.borrowing = False
         self.started = source.started
+        self.fifo = source.policy == FIFO  # else best effort: a waiting head blocks nothing
         self.weight = 0
         self.queue: list[tuple[_Key, PendingWorkload]] = []
         self.pos = 0
@@ -107,10 +114,13 @@ def admit(snapshot: Snapshot) -> list[Decision]:
     return _Cycle(snapshot, None).run()
 
 
-def schedule(snapshot: Snapshot, nodes: Iterable[Node]) -> list[Decision]:
+def schedule(
+    snapshot: Snapshot, nodes: Iterable[Node], *, placement: str = BEST_FIT
+) -> list[Decision]:
     """Admission plus placement on ``nodes`` (all clusters'); admitted decisions carry their
-    placement. Workloads larger than any node of their cluster are rejected."""
-    return _Cycle(snapshot, Inventory(nodes)).run()
+    placement. Workloads larger than any node of their cluster are rejected. ``placement`` is
+    one of ``placement.PLACEMENTS`` (``"best_fit"`` or ``"first_fit"``)."""
+    return _Cycle(snapshot, Inventory(nodes, strategy=placement)).run()
 
 
 class _Cycle:
@@ -168,6 +178,8 @@ class _Cycle:
             _, i = heapq.heappop(heap)
             pool = order[i]
             step = self._try(pool, pool.queue[pool.pos][1], borrow=False)
+            if step is _Step.BLOCK and not pool.fifo:
+                step = _Step.NEXT  # best effort: the head waits, the rest go on
             if step is _Step.LATER:
                 borrowers.append(pool)
                 continue
@@ -179,7 +191,7 @@ class _Cycle:
             while pool.pos < len(pool.queue):
                 step = self._try(pool, pool.queue[pool.pos][1], borrow=True)
                 pool.pos += 1
-                if step is _Step.BLOCK:
+                if step is _Step.BLOCK and pool.fifo:
                     break
         for pool in order:  # pass 3: everything behind a blocked head
             if pool.started and pool.pos < len(pool.queue):
@@ -247,7 +259,7 @@ class _Cycle:
             if never is not None:
                 self._reject(w, pool, Code.NEVER_FITS, "spec 02 §8.1", f"rejected: {never}")
                 return _Step.NEXT
-        held_by = self.held.get((pool.id, w.user_id))
+        held_by = self.held.get((pool.id, w.user_id)) if pool.fifo else None
         if held_by is not None:
             self._decide(
                 w, pool, Verdict.WAIT, Code.BEHIND_USER, "spec 02 §7",
@@ -257,7 +269,8 @@ class _Cycle:
             return _Step.NEXT
         over = self._user_limit(w)
         if over is not None:
-            self.held[(pool.id, w.user_id)] = w.id
+            if pool.fifo:  # best effort: the user's later, smaller work may still fit
+                self.held[(pool.id, w.user_id)] = w.id
             self._decide(w, pool, Verdict.WAIT, Code.USER_LIMIT, "spec 02 §7", over)
             return _Step.NEXT
         capped = self._plan_cap(w)

@@ -27,6 +27,7 @@ from hangar.resources.scheduler_view import scheduler_queues, scheduler_quotas
 from hangar.scheduling import model
 from hangar.scheduling.admission import schedule
 from hangar.scheduling.decisions import Decision, Verdict
+from hangar.scheduling.placement import BEST_FIT
 from hangar.scheduling.placement import Device as PlacementDevice
 from hangar.scheduling.placement import Node as PlacementNode
 from hangar.scheduling.resources import ZERO, Resources
@@ -46,7 +47,10 @@ class CycleReport:
     rejected: int
 
 
-def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> CycleReport:
+def run_cycle(
+    session: Session, *, now: datetime, backend: str = "local", placement: str = BEST_FIT
+) -> CycleReport:
+    """One scheduler cycle; ``placement`` is the strategy (``settings.scheduler_placement``)."""
     queued = 0
     # Rows are locked for the cycle (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises
     # writers), so a stop or restart committed meanwhile cannot be overwritten by an admit.
@@ -78,7 +82,8 @@ def run_cycle(session: Session, *, now: datetime, backend: str = "local") -> Cyc
         users=_users(session, pending, live),
         caps=plan_caps(session, {w.tenant_id for w in pending}, now=now),
     )
-    decisions = schedule(snapshot, _nodes(session, [r for r in runs.values() if r]))
+    nodes = _nodes(session, [r for r in runs.values() if r])
+    decisions = schedule(snapshot, nodes, placement=placement)
     by_id = {w.id: w for w in pending}
     counts = {Verdict.ADMIT: 0, Verdict.WAIT: 0, Verdict.REJECT: 0}
     for decision in decisions:

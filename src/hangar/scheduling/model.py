@@ -29,6 +29,20 @@ class WorkloadType(StrEnum):
 
 ALL_TYPES = frozenset(WorkloadType)
 
+# Admission policies of a pool (docs/scheduling.md, "Policies and placement strategies"):
+# "fifo" is strict FIFO with head-of-line blocking (RQ10, the default); under "best_effort" a
+# head that cannot start waits with its reason but does not hold back the work behind it.
+FIFO = "fifo"
+BEST_EFFORT = "best_effort"
+POLICIES = (FIFO, BEST_EFFORT)
+
+
+def _check_policy(kind: str, name: str, policy: str) -> None:
+    if policy not in POLICIES:
+        raise ValueError(
+            f"{kind} '{name}' has policy {policy!r}; the policies are {', '.join(POLICIES)}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Quota:
@@ -37,7 +51,8 @@ class Quota:
     ``total`` is spec × instance count (RQ5: only a total). ``exclusive`` quotas never lend
     (RQ9); ``borrowing`` lets this quota's workloads borrow idle capacity of other quotas
     (RQ7). A stopped quota lends nothing and admits nothing (B10). ``workspace_ids`` are the
-    associated workspaces (RQ1, RQ17); ``None`` skips that check.
+    associated workspaces (RQ1, RQ17); ``None`` skips that check. ``policy`` is one of
+    ``POLICIES``: ``"fifo"`` (RQ10) or ``"best_effort"``.
     """
 
     id: str
@@ -50,6 +65,10 @@ class Quota:
     exclusive: bool = True
     started: bool = True
     workspace_ids: frozenset[str] | None = None
+    policy: str = FIFO
+
+    def __post_init__(self) -> None:
+        _check_policy("quota", self.name, self.policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +77,7 @@ class Queue:
 
     ``total`` ``None`` is the built-in default queue: bounded only by its cluster (Q3).
     Only the default workspace may use queues (Q3): ``default_workspace_id`` names it, and
-    ``None`` skips the check.
+    ``None`` skips the check. ``policy`` as for :class:`Quota`.
     """
 
     id: str
@@ -68,6 +87,10 @@ class Queue:
     workload_types: frozenset[WorkloadType] = ALL_TYPES
     started: bool = True
     default_workspace_id: str | None = None
+    policy: str = FIFO
+
+    def __post_init__(self) -> None:
+        _check_policy("queue", self.name, self.policy)
 
 
 @dataclass(frozen=True, slots=True)

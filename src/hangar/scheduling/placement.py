@@ -1,6 +1,6 @@
 """Placement: map an admitted request onto nodes and devices (spec 02 §8.5, §9 V2).
 
-Rules, in order of precedence:
+Rules, in order of precedence (the default ``"best_fit"`` strategy):
 
 - Cordoned or unhealthy nodes and faulty devices take nothing (spec 02 §2, §8.6).
 - Whole GPUs: best fit by free card count (the node with the fewest free cards of the model
@@ -13,6 +13,10 @@ Rules, in order of precedence:
   nodes), so GPU nodes keep their CPU for GPU work.
 - Gangs (``nodes`` > 1): every rank is placed or none is (all or nothing).
 - Ties break by node order (name order at build time), so equal inputs give equal outputs.
+
+The ``"first_fit"`` strategy keeps the first and the last two rules but takes the first node
+in name order that has room (any request kind), and on it the first cards in index order with
+room (no packing preference for slices). ``PLACEMENTS`` lists the strategies.
 
 ``PlacementIndex`` is a working copy built once per scheduling cycle: each placement it grants
 consumes capacity, so later requests in the same cycle see it. The input ``Node`` values are
@@ -27,6 +31,20 @@ from dataclasses import dataclass
 
 from hangar.scheduling.model import Request, VgpuDemand
 from hangar.scheduling.resources import Resources, fmt_cpu, fmt_mem
+
+BEST_FIT = "best_fit"
+FIRST_FIT = "first_fit"
+PLACEMENTS = (BEST_FIT, FIRST_FIT)
+
+
+def check_strategy(strategy: str) -> str:
+    """``strategy`` if it is one of ``PLACEMENTS``; else ValueError naming them."""
+    if strategy not in PLACEMENTS:
+        raise ValueError(
+            f"placement strategy {strategy!r} is unknown; the strategies are "
+            f"{', '.join(PLACEMENTS)}"
+        )
+    return strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +136,7 @@ class _Dev:
 
 
 class _Node:
-    __slots__ = ("cpu", "devs", "free", "idx", "mem", "name", "spare")
+    __slots__ = ("cpu", "devs", "free", "idx", "mem", "models", "name", "spare")
 
     def __init__(self, idx: int, n: Node) -> None:
         self.idx, self.name = idx, n.name
@@ -137,6 +155,7 @@ class _Node:
             self.devs.setdefault(d.model, []).append(dev)
             if dev.is_free():
                 self.free.setdefault(d.model, []).append(dev)
+        self.models = sorted(self.devs)  # card models by name (first fit, no model named)
 
     def free_count(self) -> int:
         return sum(len(v) for v in self.free.values())
@@ -162,8 +181,12 @@ _Grant = tuple[_Node, int, int, str | None, list[_Dev], list[tuple[_Dev, int, in
 class PlacementIndex:
     """Mutable working copy of one cluster's nodes for one cycle (see the module notes)."""
 
-    def __init__(self, nodes: Iterable[Node], cluster: str = "") -> None:
+    def __init__(
+        self, nodes: Iterable[Node], cluster: str = "", *, strategy: str = BEST_FIT
+    ) -> None:
         self.cluster = cluster
+        self.strategy = check_strategy(strategy)
+        self._first_fit = strategy == FIRST_FIT
         self._all = tuple(nodes)
         ready = sorted((n for n in self._all if n.healthy and not n.cordoned), key=_by_name)
         self._nodes = [_Node(i, n) for i, n in enumerate(ready)]
@@ -172,6 +195,12 @@ class PlacementIndex:
         self._any: list[dict[int, None]] = [{} for _ in range(width)]
         self._sliced: dict[str, dict[int, None]] = {}
         self._never: dict[Request, str | None] = {}
+        # Capacity only shrinks within a cycle (a failed gang gives back exactly what it took),
+        # so a one-rank request that found no room finds none again until the next grant:
+        # ``_failed`` remembers the answer per request with the grant count it was given at.
+        self._grants = 0
+        self._starts: dict[tuple[Resources, VgpuDemand | None], int] = {}  # first fit
+        self._failed: dict[Request, tuple[int, Unplaceable]] = {}
         for node in self._nodes:
             self._any[node.free_count()][node.idx] = None
             for model in node.devs:
@@ -191,6 +220,11 @@ class PlacementIndex:
 
     def place(self, request: Request) -> Placement | Unplaceable:
         """Place every rank or none; a successful placement consumes capacity."""
+        single = request.nodes == 1
+        if single:
+            failed = self._failed.get(request)
+            if failed is not None and failed[0] == self._grants:
+                return failed[1]
         grants: list[_Grant] = []
         used: set[int] = set()
         for _rank in range(request.nodes):
@@ -198,11 +232,15 @@ class PlacementIndex:
             if found is None:
                 for grant in reversed(grants):
                     self._release(grant)
-                return self._unplaceable(request, placed=len(grants))
+                out = self._unplaceable(request, placed=len(grants))
+                if single:
+                    self._failed[request] = (self._grants, out)
+                return out
             node, model = found
             grants.append(self._grant(node, model, request))
             if request.distinct_nodes:
                 used.add(node.idx)
+        self._grants += 1
         return Placement(tuple(self._rank(i, g) for i, g in enumerate(grants)))
 
     def never_fits(self, request: Request) -> str | None:
@@ -218,6 +256,8 @@ class PlacementIndex:
     def _find(self, request: Request, exclude: set[int]) -> tuple[_Node, str | None] | None:
         """The node for one rank, and the card model it draws from (None: no cards)."""
         per = request.per_node
+        if self._first_fit:
+            return self._find_first(request, exclude)
         if request.vgpu is not None:
             node = self._find_vgpu(per, request.vgpu, exclude)
             return (node, request.vgpu.model) if node else None
@@ -250,37 +290,61 @@ class PlacementIndex:
                     return k, node
         return None
 
+    def _find_first(self, request: Request, exclude: set[int]) -> tuple[_Node, str | None] | None:
+        """First fit: the first node in name order with room, in a linear scan.
+
+        The scan for a rank shape starts where the last one found room: the nodes before it
+        had none, and capacity only shrinks until a failed gang gives some back (``_release``
+        forgets the starts). A node skipped as excluded may have room: the start stops there.
+        """
+        per, v = request.per_node, request.vgpu
+        cpu, mem, gpus, model = per.cpu_millicores, per.mem_bytes, per.gpus, per.gpu_model
+        key = (per, v)
+        nodes = self._nodes
+        hint: int | None = None
+        found: tuple[_Node, str | None] | None = None
+        i = self._starts.get(key, 0)
+        while i < len(nodes) and found is None:
+            node = nodes[i]
+            i += 1
+            if node.idx in exclude:
+                hint = node.idx if hint is None else hint
+            elif node.cpu < cpu or node.mem < mem:
+                continue
+            elif v is not None:
+                if v.model in node.devs and _room(node, v):
+                    found = node, v.model
+            elif gpus == 0:
+                found = node, None
+            elif model is not None:
+                if len(node.free.get(model, ())) >= gpus:
+                    found = node, model
+            else:
+                for name in node.models:
+                    if len(node.free.get(name, ())) >= gpus:
+                        found = node, name
+                        break
+        if hint is None:
+            hint = found[0].idx if found is not None else len(nodes)
+        self._starts[key] = hint
+        return found
+
     def _find_vgpu(self, per: Resources, v: VgpuDemand, exclude: set[int]) -> _Node | None:
-        cpu, mem, vram, pct, count = (
-            per.cpu_millicores,
-            per.mem_bytes,
-            v.vram_gib,
-            v.compute_percent,
-            v.count,
-        )
-
-        def room(node: _Node) -> bool:
-            slots = 0
-            for d in node.devs[v.model]:
-                slots += d.slots(vram, pct)
-                if slots >= count:
-                    return True
-            return False
-
+        cpu, mem, vram, pct = per.cpu_millicores, per.mem_bytes, v.vram_gib, v.compute_percent
         nodes = self._nodes
         for idx in self._sliced.get(v.model, {}):  # pack onto cards that already hold slices
             node = nodes[idx]
             best_vram, best_pct = node.spare[v.model]
             if best_vram < vram or (pct is not None and best_pct < pct):
                 continue
-            if node.cpu >= cpu and node.mem >= mem and idx not in exclude and room(node):
+            if node.cpu >= cpu and node.mem >= mem and idx not in exclude and _room(node, v):
                 return node
         for k, bucket in enumerate(self._by_model.get(v.model, [])):
             if k == 0:
                 continue
             for idx in bucket:
                 node = nodes[idx]
-                if node.cpu >= cpu and node.mem >= mem and idx not in exclude and room(node):
+                if node.cpu >= cpu and node.mem >= mem and idx not in exclude and _room(node, v):
                     return node
         return None
 
@@ -301,9 +365,10 @@ class PlacementIndex:
             for _ in range(v.count):
                 # Best fit: the card with the least spare VRAM that still holds the slice, so
                 # slices pack onto cards already sliced before a fresh card is opened (V2).
+                # First fit: the first card in index order that holds it.
                 dev = min(
                     (d for d in node.devs[model] if d.slots(v.vram_gib, pct) > 0),
-                    key=_spare_then_pos,
+                    key=_by_pos if self._first_fit else _spare_then_pos,
                 )
                 if dev.is_free():
                     node.free[model].remove(dev)
@@ -320,6 +385,7 @@ class PlacementIndex:
 
     def _release(self, grant: _Grant) -> None:
         node, cpu, mem, model, whole, slices = grant
+        self._starts.clear()  # capacity comes back: first-fit scans start over
         node.cpu += cpu
         node.mem += mem
         if model is None:
@@ -403,10 +469,9 @@ class PlacementIndex:
             parts.insert(0, f"{slots} × {v.vram_gib} GiB {v.model} slices")
         elif request.per_node.gpus:
             model = request.per_node.gpu_model
-            cards = max(
-                sum(len(f) for m, f in n.free.items() if model is None or m == model)
-                for n in self._nodes
-            )
+            # The most free cards on one node: the highest non-empty bucket.
+            buckets = self._any if model is None else self._by_model.get(model, [])
+            cards = max((k for k, bucket in enumerate(buckets) if bucket), default=0)
             parts.insert(0, f"{cards} {model + ' ' if model else ''}GPUs")
         return ", ".join(parts)
 
@@ -447,6 +512,16 @@ class PlacementIndex:
                 text += f" of {vram} GiB"
             parts.insert(0, text)
         return ", ".join(parts)
+
+
+def _room(node: _Node, v: VgpuDemand) -> bool:
+    """Whether ``node``'s ``v.model`` cards hold ``v.count`` more slices."""
+    slots = 0
+    for d in node.devs[v.model]:
+        slots += d.slots(v.vram_gib, v.compute_percent)
+        if slots >= v.count:
+            return True
+    return False
 
 
 def _by_name(n: Node) -> str:
@@ -499,16 +574,20 @@ def _ranks_on_empty(n: Node, request: Request) -> int:
     return min(limits) if limits else request.nodes
 
 
-def place(request: Request, nodes: Iterable[Node], cluster: str = "") -> Placement | Unplaceable:
+def place(
+    request: Request, nodes: Iterable[Node], cluster: str = "", *, strategy: str = BEST_FIT
+) -> Placement | Unplaceable:
     """Place one request on ``nodes`` (one cluster's). Pure: the nodes are not changed."""
-    return PlacementIndex(nodes, cluster).place(request)
+    return PlacementIndex(nodes, cluster, strategy=strategy).place(request)
 
 
 class Inventory:
     """Placement across clusters for one cycle: one ``PlacementIndex`` per cluster, built on
-    first use. This is what admission calls to place what it admits."""
+    first use. This is what admission calls to place what it admits. ``strategy`` is one of
+    ``PLACEMENTS`` (``"best_fit"`` by default)."""
 
-    def __init__(self, nodes: Iterable[Node]) -> None:
+    def __init__(self, nodes: Iterable[Node], *, strategy: str = BEST_FIT) -> None:
+        self.strategy = check_strategy(strategy)
         self._nodes: dict[str, list[Node]] = {}
         for node in nodes:
             self._nodes.setdefault(node.cluster_id, []).append(node)
@@ -517,7 +596,9 @@ class Inventory:
     def index(self, cluster_id: str) -> PlacementIndex:
         found = self._indexes.get(cluster_id)
         if found is None:
-            found = PlacementIndex(self._nodes.get(cluster_id, ()), cluster_id)
+            found = PlacementIndex(
+                self._nodes.get(cluster_id, ()), cluster_id, strategy=self.strategy
+            )
             self._indexes[cluster_id] = found
         return found
 

@@ -32,7 +32,12 @@ def make_reconciler(state: AppState) -> RunReconciler:
 
 def scheduler_pass(state: AppState) -> CycleReport:
     with transaction(state.sessions) as session:
-        return run_cycle(session, now=utcnow(), backend=state.backend.name)
+        return run_cycle(
+            session,
+            now=utcnow(),
+            backend=state.backend.name,
+            placement=state.settings.scheduler_placement,
+        )
 
 
 def stop_strays(state: AppState) -> list[str]:
