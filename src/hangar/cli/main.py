@@ -21,6 +21,7 @@ from hangar.cli.commands import (
     queues,
     quotas,
     settings,
+    sim,
     tokens,
     usage,
     users,
@@ -61,6 +62,7 @@ app.add_typer(images.app, name="image", no_args_is_help=True)
 billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)
 app.add_typer(usage.app, name="usage", no_args_is_help=True)
+app.add_typer(sim.app, name="sim", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:
