@@ -115,12 +115,20 @@ def admit(snapshot: Snapshot) -> list[Decision]:
 
 
 def schedule(
-    snapshot: Snapshot, nodes: Iterable[Node], *, placement: str = BEST_FIT
+    snapshot: Snapshot, nodes: Iterable[Node] | Inventory, *, placement: str = BEST_FIT
 ) -> list[Decision]:
     """Admission plus placement on ``nodes`` (all clusters'); admitted decisions carry their
     placement. Workloads larger than any node of their cluster are rejected. ``placement`` is
-    one of ``placement.PLACEMENTS`` (``"best_fit"`` or ``"first_fit"``)."""
-    return _Cycle(snapshot, Inventory(nodes, strategy=placement)).run()
+    one of ``placement.PLACEMENTS`` (``"best_fit"`` or ``"first_fit"``). An ``Inventory``
+    kept across cycles (the simulator's) is used as it is, with its own strategy; its grants
+    stay granted."""
+    if isinstance(nodes, Inventory):
+        if nodes.strategy != placement:
+            raise ValueError(f"the inventory places by {nodes.strategy}, not {placement}")
+        inventory = nodes
+    else:
+        inventory = Inventory(nodes, strategy=placement)
+    return _Cycle(snapshot, inventory).run()
 
 
 class _Cycle:

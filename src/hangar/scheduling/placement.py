@@ -25,8 +25,8 @@ never changed.
 
 from __future__ import annotations
 
-from bisect import insort
-from collections.abc import Iterable
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from hangar.scheduling.model import Request, VgpuDemand
@@ -174,6 +174,32 @@ class _Node:
         return False
 
 
+class _Bucket:
+    """Node positions in ascending order: ties break by node order (names) however nodes
+    moved between buckets before, so an index kept across cycles iterates as a fresh one."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list[int] = []
+
+    def add(self, idx: int) -> None:
+        at = bisect_left(self._items, idx)
+        if at == len(self._items) or self._items[at] != idx:
+            self._items.insert(at, idx)
+
+    def discard(self, idx: int) -> None:
+        at = bisect_left(self._items, idx)
+        if at < len(self._items) and self._items[at] == idx:
+            del self._items[at]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+
 # (node, cpu, mem, card model or None, whole cards, slices as (card, vram, compute %))
 _Grant = tuple[_Node, int, int, str | None, list[_Dev], list[tuple[_Dev, int, int]]]
 
@@ -191,9 +217,9 @@ class PlacementIndex:
         ready = sorted((n for n in self._all if n.healthy and not n.cordoned), key=_by_name)
         self._nodes = [_Node(i, n) for i, n in enumerate(ready)]
         width = 1 + max((len(n.devices) for n in self._all), default=0)
-        self._by_model: dict[str, list[dict[int, None]]] = {}
-        self._any: list[dict[int, None]] = [{} for _ in range(width)]
-        self._sliced: dict[str, dict[int, None]] = {}
+        self._by_model: dict[str, list[_Bucket]] = {}
+        self._any: list[_Bucket] = [_Bucket() for _ in range(width)]
+        self._sliced: dict[str, _Bucket] = {}
         self._never: dict[Request, str | None] = {}
         # Capacity only shrinks within a cycle (a failed gang gives back exactly what it took),
         # so a one-rank request that found no room finds none again until the next grant:
@@ -202,12 +228,12 @@ class PlacementIndex:
         self._starts: dict[tuple[Resources, VgpuDemand | None], int] = {}  # first fit
         self._failed: dict[Request, tuple[int, Unplaceable]] = {}
         for node in self._nodes:
-            self._any[node.free_count()][node.idx] = None
+            self._any[node.free_count()].add(node.idx)
             for model in node.devs:
-                buckets = self._by_model.setdefault(model, [{} for _ in range(width)])
-                buckets[len(node.free.get(model, ()))][node.idx] = None
+                buckets = self._by_model.setdefault(model, [_Bucket() for _ in range(width)])
+                buckets[len(node.free.get(model, ()))].add(node.idx)
                 if node.update_spare(model):
-                    self._sliced.setdefault(model, {})[node.idx] = None
+                    self._sliced.setdefault(model, _Bucket()).add(node.idx)
         self._models = sorted(self._by_model)
         # Distinct node shapes with their counts: "never fits" looks at shapes, not nodes.
         shapes: dict[tuple[int, int, tuple[tuple[str, int], ...]], list[Node]] = {}
@@ -243,6 +269,20 @@ class PlacementIndex:
         self._grants += 1
         return Placement(tuple(self._rank(i, g) for i, g in enumerate(grants)))
 
+    def release(self, placement: Placement) -> None:
+        """Give back what ``placement`` (granted by this index) holds: for an index kept
+        across cycles (the simulator's), when the workload ends."""
+        by_name = {node.name: node for node in self._nodes}
+        for rank in placement.ranks:
+            node = by_name[rank.node]
+            devs = {d.uuid: d for group in node.devs.values() for d in group}
+            whole = [devs[uuid] for uuid in rank.gpu_uuids]
+            slices = [(devs[s.device_uuid], s.vram_gib, s.compute_percent or 0)
+                      for s in rank.slices]  # fmt: skip
+            model = whole[0].model if whole else slices[0][0].model if slices else None
+            self._release((node, rank.cpu_millicores, rank.mem_bytes, model, whole, slices))
+        self._failed.clear()  # capacity came back: remembered misses may fit now
+
     def never_fits(self, request: Request) -> str | None:
         """Why ``request`` cannot fit even on the empty cluster (all nodes, any state)."""
         if request in self._never:
@@ -276,7 +316,7 @@ class PlacementIndex:
 
     def _scan(
         self,
-        buckets: list[dict[int, None]],
+        buckets: list[_Bucket],
         low: int,
         per: Resources,
         exclude: set[int],
@@ -332,7 +372,7 @@ class PlacementIndex:
     def _find_vgpu(self, per: Resources, v: VgpuDemand, exclude: set[int]) -> _Node | None:
         cpu, mem, vram, pct = per.cpu_millicores, per.mem_bytes, v.vram_gib, v.compute_percent
         nodes = self._nodes
-        for idx in self._sliced.get(v.model, {}):  # pack onto cards that already hold slices
+        for idx in self._sliced.get(v.model, ()):  # pack onto cards that already hold slices
             node = nodes[idx]
             best_vram, best_pct = node.spare[v.model]
             if best_vram < vram or (pct is not None and best_pct < pct):
@@ -406,17 +446,17 @@ class PlacementIndex:
         new = len(node.free.get(model, ()))
         buckets = self._by_model[model]
         if new != old:
-            del buckets[old][node.idx]
-            buckets[new][node.idx] = None
+            buckets[old].discard(node.idx)
+            buckets[new].add(node.idx)
         after_total = node.free_count()
         if after_total != before_total:
-            del self._any[before_total][node.idx]
-            self._any[after_total][node.idx] = None
-        sliced = self._sliced.setdefault(model, {})
+            self._any[before_total].discard(node.idx)
+            self._any[after_total].add(node.idx)
+        sliced = self._sliced.setdefault(model, _Bucket())
         if node.update_spare(model):
-            sliced[node.idx] = None
+            sliced.add(node.idx)
         else:
-            sliced.pop(node.idx, None)
+            sliced.discard(node.idx)
 
     @staticmethod
     def _rank(i: int, grant: _Grant) -> RankPlacement:
@@ -584,7 +624,12 @@ def place(
 class Inventory:
     """Placement across clusters for one cycle: one ``PlacementIndex`` per cluster, built on
     first use. This is what admission calls to place what it admits. ``strategy`` is one of
-    ``PLACEMENTS`` (``"best_fit"`` by default)."""
+    ``PLACEMENTS`` (``"best_fit"`` by default).
+
+    The live loop builds one per cycle from the nodes' current state. A replay may keep one
+    across cycles instead — grants stay granted, :meth:`release` gives a finished workload's
+    back — which decides exactly as a fresh one built from the same state would, without
+    rebuilding every node each cycle."""
 
     def __init__(self, nodes: Iterable[Node], *, strategy: str = BEST_FIT) -> None:
         self.strategy = check_strategy(strategy)
@@ -607,3 +652,7 @@ class Inventory:
 
     def never_fits(self, cluster_id: str, request: Request) -> str | None:
         return self.index(cluster_id).never_fits(request)
+
+    def release(self, cluster_id: str, placement: Placement) -> None:
+        """Give back a placement this inventory granted (see ``PlacementIndex.release``)."""
+        self.index(cluster_id).release(placement)

@@ -16,8 +16,9 @@ MILLI = 1000
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """An amount of compute. Arithmetic keeps the left operand's GPU model (or the right's
-    when the left has none); ``fits`` is where models are compared."""
+    """An amount of compute. Addition keeps the left operand's GPU model (or the right's when
+    the left has none); subtraction keeps the left's, even none (capacity minus usage stays
+    open to any model); ``fits`` is where models are compared."""
 
     cpu_millicores: int = 0
     mem_bytes: int = 0
@@ -70,11 +71,13 @@ class Resources:
         )
 
     def __sub__(self, other: Resources) -> Resources:
+        # Capacity minus usage stays what the capacity was: a pool open to any card model
+        # must not become a pool of the first model charged to it.
         return Resources(
             self.cpu_millicores - other.cpu_millicores,
             self.mem_bytes - other.mem_bytes,
             0,
-            self._model(other),
+            self.gpu_model,
             self.gpu_total_milli - other.gpu_total_milli,
         )
 
