@@ -3,11 +3,19 @@
 Events are arrivals (a job's submit time) and completions (admission + runtime). At every
 instant with events, completions free their nodes, cards and quota first, arrivals join the
 queue, then one scheduling cycle runs — the same pure ``schedule(snapshot, nodes)`` the live
-loop calls, on a snapshot built the way the live loop builds it (running workloads with their
-loans, pending ones in submission order, nodes with what running work holds). Admitted jobs
+loop calls, on a snapshot built the way the live loop builds it: the quotas, what running work
+holds from each quota and borrowed from which lender, the pending workloads in submission
+order, and the nodes with what running work holds on them. Admitted jobs
 start at that instant; rejected ones (larger than any node) are reported with their source
 line. No clock is read for the replay and nothing sleeps; ``--cycle-seconds`` coalesces
 instants into cycles every N virtual seconds, as a live loop interval would.
+
+Two shortcuts keep a replay of thousands of cycles fast, both giving the decisions a fresh
+snapshot would: the placement ``Inventory`` is kept across cycles (grants stay, completions
+are released) instead of rebuilt from every node, and running work is passed as one
+``RunningWorkload`` per quota holding the sum of its jobs' shares and loans — admission only
+ever sums them per quota and lender (per-user limits come from ``Snapshot.users``, which the
+replay leaves at the defaults).
 
 Deterministic: the inputs fix every event, ties break by job id, and ``schedule()`` is
 deterministic, so the same inputs give the same decisions (only wall-clock figures vary).
@@ -31,8 +39,9 @@ from hangar.scheduling.model import (
     Snapshot,
     WorkloadType,
 )
-from hangar.scheduling.placement import Device, Node, Placement
-from hangar.scheduling.simulate.scenario import Job, Scenario
+from hangar.scheduling.placement import Inventory, Node, Placement
+from hangar.scheduling.resources import Resources
+from hangar.scheduling.simulate.scenario import CLUSTER, Job, Scenario
 
 T0 = datetime(2023, 1, 1, tzinfo=UTC)  # virtual time zero (the trace's seconds count from it)
 
@@ -87,61 +96,63 @@ class Outcome:
         return self.scenario.job(job_id)
 
 
-class _Cluster:
-    """What running jobs hold on each node, and the ``Node`` values a cycle sees."""
+class _Allocation:
+    """GPU capacity held, tracked from the placements granted and given back."""
 
     def __init__(self, nodes: tuple[Node, ...]) -> None:
-        self.base = {n.name: n for n in nodes}
-        self.cpu = dict.fromkeys(self.base, 0)
-        self.mem = dict.fromkeys(self.base, 0)
-        self.whole: set[str] = set()
-        self.vram: dict[str, int] = {}
-        self.pct: dict[str, int] = {}
-        self.current = dict(self.base)
-        self.capacity_milli = 1000 * sum(len(n.devices) for n in nodes)
         self.card_vram = {d.uuid: d.vram_gib for n in nodes for d in n.devices}
+        self.vram: dict[str, int] = {}
         self.allocated = 0  # thousandths of a card held (whole cards, slices' VRAM share)
         self.fragmented = 0  # free thousandths on cards that hold slices
 
-    def nodes(self) -> list[Node]:
-        return list(self.current.values())
-
     def apply(self, placement: Placement, sign: int) -> None:
         for rank in placement.ranks:
-            self.cpu[rank.node] += sign * rank.cpu_millicores
-            self.mem[rank.node] += sign * rank.mem_bytes
-            for uuid in rank.gpu_uuids:
-                (self.whole.add if sign > 0 else self.whole.discard)(uuid)
-                self.allocated += sign * 1000
+            self.allocated += sign * 1000 * len(rank.gpu_uuids)
             for piece in rank.slices:
                 uuid = piece.device_uuid
                 before = self._share(uuid)
                 self.vram[uuid] = self.vram.get(uuid, 0) + sign * piece.vram_gib
-                self.pct[uuid] = self.pct.get(uuid, 0) + sign * (piece.compute_percent or 0)
                 after = self._share(uuid)
                 self.allocated += after - before
                 self.fragmented += (1000 - after if after else 0) - (1000 - before if before else 0)
-            self.current[rank.node] = self._node(rank.node)
-
-    def _node(self, name: str) -> Node:
-        base = self.base[name]
-        return Node(
-            name=name, cluster_id=base.cluster_id, cpu_millicores=base.cpu_millicores,
-            mem_bytes=base.mem_bytes, cpu_used_millicores=self.cpu[name],
-            mem_used_bytes=self.mem[name],
-            devices=tuple(
-                Device(
-                    d.uuid, d.model, d.vram_gib, allocated=d.uuid in self.whole,
-                    used_vram_gib=self.vram.get(d.uuid, 0),
-                    used_compute_percent=self.pct.get(d.uuid, 0),
-                )
-                for d in base.devices
-            ),
-        )  # fmt: skip
 
     def _share(self, uuid: str) -> int:
         """The thousandths of a card its slices hold (their VRAM share)."""
         return min(1000, 1000 * self.vram.get(uuid, 0) // self.card_vram[uuid])
+
+
+class _Held:
+    """What running work holds per quota (its own share) and per (quota, lender) (loans)."""
+
+    def __init__(self) -> None:
+        self.own: dict[str, Resources] = {}
+        self.loans: dict[tuple[str, str], Resources] = {}
+
+    def add(self, workload: RunningWorkload, sign: int) -> None:
+        pool = workload.pool_id
+        self.own[pool] = _plus(self.own.get(pool), workload.own, sign)
+        for loan in workload.loans:
+            key = (pool, loan.lender_id)
+            self.loans[key] = _plus(self.loans.get(key), loan.amount, sign)
+
+    def workloads(self) -> tuple[RunningWorkload, ...]:
+        return tuple(
+            RunningWorkload(
+                id=f"held-by-{pool}", pool_id=pool, user_id="", own=own,
+                loans=tuple(
+                    Loan(lender, amount)
+                    for (borrower, lender), amount in sorted(self.loans.items())
+                    if borrower == pool and not amount.is_zero()
+                ),
+            )
+            for pool, own in sorted(self.own.items())
+        )  # fmt: skip
+
+
+def _plus(total: Resources | None, amount: Resources, sign: int) -> Resources:
+    if total is None:
+        total = Resources(gpu_model=amount.gpu_model)
+    return total + amount if sign > 0 else total - amount
 
 
 def replay(
@@ -155,12 +166,16 @@ def replay(
     wall = time.perf_counter()
     out = Outcome(scenario, policy, end=scenario.end)
     quotas = scenario.quotas(borrowing=policy.borrowing, policy=policy.admission)
-    cluster = _Cluster(scenario.nodes)
+    # One placement inventory for the whole replay: grants stay granted and completions give
+    # theirs back, exactly the state a live cycle would rebuild from its nodes each time.
+    inventory = Inventory(scenario.nodes, strategy=policy.placement)
+    cluster = _Allocation(scenario.nodes)
     arrivals = sorted(scenario.jobs, key=lambda j: (j.submit, j.id))
     by_id = {j.id: j for j in scenario.jobs}
     completions: list[tuple[int, str]] = []
     pending: dict[str, PendingWorkload] = {}
     running: dict[str, tuple[RunningWorkload, Placement]] = {}
+    held = _Held()
     nxt = 0
     while nxt < len(arrivals) or completions:
         t = min(
@@ -173,7 +188,9 @@ def replay(
             t = -(-t // cycle_seconds) * cycle_seconds  # the next cycle at or after it
         while completions and completions[0][0] <= t:
             _, job_id = heapq.heappop(completions)
-            _, placement = running.pop(job_id)
+            workload, placement = running.pop(job_id)
+            held.add(workload, -1)
+            inventory.release(CLUSTER, placement)
             cluster.apply(placement, -1)
         while nxt < len(arrivals) and arrivals[nxt].submit <= t:
             job = arrivals[nxt]
@@ -186,11 +203,11 @@ def replay(
         if pending:
             snapshot = Snapshot(
                 quotas=quotas,
-                running=tuple(r for r, _ in running.values()),
+                running=held.workloads(),
                 pending=tuple(pending.values()),
             )
             started = time.perf_counter()
-            decisions = schedule(snapshot, cluster.nodes(), placement=policy.placement)
+            decisions = schedule(snapshot, inventory, placement=policy.placement)
             out.schedule_seconds += time.perf_counter() - started
             out.cycles += 1
             out.decision_count += len(decisions)
@@ -198,6 +215,8 @@ def replay(
                 on_cycle(t, decisions)
             for decision in decisions:
                 _apply(decision, t, by_id, pending, running, completions, cluster, out)
+                if decision.verdict is Verdict.ADMIT:
+                    held.add(running[decision.workload_id][0], +1)
         out.samples.append((t, cluster.allocated, cluster.fragmented))
     out.waiting = sorted(pending)
     out.wall_seconds = time.perf_counter() - wall
@@ -212,7 +231,7 @@ def _apply(
     pending: dict[str, PendingWorkload],
     running: dict[str, tuple[RunningWorkload, Placement]],
     completions: list[tuple[int, str]],
-    cluster: _Cluster,
+    cluster: _Allocation,
     out: Outcome,
 ) -> None:
     job_id = decision.workload_id

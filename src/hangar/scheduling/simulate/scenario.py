@@ -111,7 +111,10 @@ def trace_scenario(
     teams: str = "hash:4",
     shares: Sequence[float] | None = None,
     weights: Sequence[int] | None = None,
+    departures: bool = True,
 ) -> Scenario:
+    """``departures`` False: every admitted pod runs to the end (pods arrive in trace order
+    until the cluster is full, the saturation replay of the ATC'23 FGD paper)."""
     loaded_nodes = read_nodes(nodes_csv)
     problems = list(loaded_nodes.problems)
     nodes = tuple(
@@ -141,7 +144,7 @@ def trace_scenario(
             continue
         runtime = (
             max(1, pod.deletion - pod.scheduled)
-            if pod.scheduled is not None and pod.deletion is not None
+            if departures and pod.scheduled is not None and pod.deletion is not None
             and pod.deletion > pod.scheduled
             else None
         )  # fmt: skip
