@@ -102,6 +102,11 @@ def test_quota_lifecycle(cli: Cli, cluster: str, db_file: Path) -> None:
     out = cli.fails(1, "quotas", "resize", "cli-q", "--count", "9")
     assert "at most 8" in out.stderr
     assert cli.json("quotas", "resize", "cli-q", "--count", "3")["instance_count"] == 3
+    assert cli.json("quotas", "resize", "cli-q", "--policy", "best_effort")["policy"] == (
+        "best_effort"
+    )
+    out = cli.fails(1, "quotas", "resize", "cli-q", "--policy", "lottery")
+    assert "'lottery' is not a scheduling policy" in out.stderr
     assert cli.json("quotas", "edit", "cli-q", "-d", "vision")["description"] == "vision"
     out = cli.fails(1, "quotas", "associate", "cli-q", "default")
     assert "(W4)" in out.stderr

@@ -47,14 +47,16 @@ def test_create_stop_start_delete_a_quota(setup: Setup) -> None:
     form = {
         "name": "web-q", "cluster_id": s.cluster["id"], "spec_id": s.specs[2]["id"],
         "instance_count": "2", "weight": "9", "workload_types": ["training", "ide"],
-        "workspace_ids": [s.workspace["id"]], "exclusive": "true",
+        "workspace_ids": [s.workspace["id"]], "exclusive": "true", "policy": "best_effort",
     }  # fmt: skip
+    assert 'name="policy"' in page.text
     made = console.htmx("POST", "/quotas", form, form="create-quota-form")
     assert made.status_code == 200, made.text
     assert "Created quota &#39;web-q&#39;." in made.text
     quota = s.admin.call("GET", "/api/v1/quotas/web-q")
     assert quota["workspaces"][0]["name"] == "TeamA" and quota["exclusive"]
     assert not quota["borrowing"] and quota["usage"]["total"]["gpus"] == 4
+    assert quota["policy"] == "best_effort" and "best effort" in made.text
     assert f'hx-post="/quotas/{quota["id"]}/stop"' in made.text
     assert "0/4" in made.text  # GPU used / total
     # A duplicate weight: the API's 409 message, in the form's error box.

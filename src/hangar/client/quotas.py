@@ -80,12 +80,14 @@ class QuotasAPI:
         description: str = "",
         admin_ids: Sequence[str] = (),
         workspace_ids: Sequence[str] = (),
+        policy: str = "fifo",
     ) -> QuotaRead:
         body = payload(
             QuotaCreate, name=name, description=description, cluster_id=cluster_id,
             workload_types=list(workload_types), spec_id=spec_id,
             instance_count=instance_count, weight=weight, borrowing=borrowing,
             exclusive=exclusive, admin_ids=list(admin_ids), workspace_ids=list(workspace_ids),
+            policy=policy,
         )  # fmt: skip
         return self._t.send(QuotaRead, "POST", QUOTAS, json=body)
 
@@ -106,13 +108,14 @@ class QuotasAPI:
         weight: int | Unset = UNSET,
         borrowing: bool | Unset = UNSET,
         exclusive: bool | Unset = UNSET,
+        policy: str | Unset = UNSET,
     ) -> QuotaRead:
         """RQ14: stop the quota first. Only what is passed changes."""
         body = payload(
             QuotaResize,
             workload_types=_listed(workload_types),
             spec_id=spec_id, instance_count=instance_count, weight=weight,
-            borrowing=borrowing, exclusive=exclusive,
+            borrowing=borrowing, exclusive=exclusive, policy=policy,
         )  # fmt: skip
         return self._t.send(QuotaRead, "POST", f"{QUOTAS}/{segment(quota_id)}/resize", json=body)
 

@@ -99,6 +99,16 @@ def show(quota: QuotaArg, output: OutputOpt = None) -> None:
         _emit(client.quotas.get(quota), output)
 
 
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Admission: 'fifo' (strict, head-of-line blocking) or 'best_effort' (a waiting "
+        "head blocks nothing behind it).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def create(
     name: Annotated[str, typer.Argument(help="1-200 letters, Chinese, digits, '-', '_'.")],
@@ -112,6 +122,7 @@ def create(
     description: DescriptionOpt = None,
     admin: UsersOpt = None,
     workspace: WorkspacesOpt = None,
+    policy: PolicyOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Create a quota: spec × count of the cluster's cards, for non-default workspaces."""
@@ -125,6 +136,7 @@ def create(
             weight=weight or 1, borrowing=borrowing, exclusive=exclusive,
             description=description or "", admin_ids=user_ids(client, admin),
             workspace_ids=[client.workspaces.find(w).id for w in workspace or []],
+            policy=policy or "fifo",
         )  # fmt: skip
     _emit(made, output)
 
@@ -158,9 +170,11 @@ def resize(
     weight: WeightOpt = None,
     borrowing: Annotated[bool | None, typer.Option(show_default=False)] = None,
     exclusive: Annotated[bool | None, typer.Option(show_default=False)] = None,
+    policy: PolicyOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Change types, spec, count, weight, borrowing or exclusive (stop the quota first)."""
+    """Change types, spec, count, weight, borrowing, exclusive or the admission policy (stop
+    the quota first)."""
     with connect() as client:
         q = client.quotas.get(quota)
         resized = client.quotas.resize(
@@ -171,6 +185,7 @@ def resize(
             weight=UNSET if weight is None else weight,
             borrowing=UNSET if borrowing is None else borrowing,
             exclusive=UNSET if exclusive is None else exclusive,
+            policy=UNSET if policy is None else policy,
         )
     _emit(resized, output)
 

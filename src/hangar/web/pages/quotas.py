@@ -89,12 +89,13 @@ def create_quota(
     workspace_ids: Many = [],  # noqa: B006
     borrowing: Box = "",
     exclusive: Box = "",
+    policy: Box = "fifo",
 ) -> Response:
     data = parse(
         QuotaCreate, name=name, description=description, cluster_id=cluster_id,
         spec_id=spec_id, instance_count=instance_count, weight=weight,
         workload_types=workload_types, workspace_ids=workspace_ids,
-        borrowing=bool(borrowing), exclusive=bool(exclusive),
+        borrowing=bool(borrowing), exclusive=bool(exclusive), policy=policy,
     )  # fmt: skip
     quota = quotas.do_create_quota(session, actor=actor, data=data)
     return _answer(request, session, actor, f"Created quota '{quota.name}'.")
