@@ -33,7 +33,7 @@ PathOpt = Annotated[Path | None, typer.Option(exists=True, dir_okay=False, show_
 
 def load(
     nodes: Path | None, pods: Path | None, scenario: Path | None, teams: str,
-    shares: str | None, weights: str | None,
+    shares: str | None, weights: str | None, departures: bool, speedup: int,
 ) -> Scenario:  # fmt: skip
     if scenario is not None:
         if nodes or pods:
@@ -46,6 +46,7 @@ def load(
             nodes, pods, teams=teams,
             shares=[float(s) for s in shares.split(",")] if shares else None,
             weights=[int(w) for w in weights.split(",")] if weights else None,
+            departures=departures, speedup=speedup,
         )  # fmt: skip
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--teams/--shares/--weights") from None
@@ -70,6 +71,16 @@ def run(
     weights: Annotated[
         str | None, typer.Option(help="Quota weights per team, comma-separated, unique.")
     ] = None,
+    departures: Annotated[
+        bool,
+        typer.Option(
+            help="Pods end after their traced runtime; --no-departures: admitted pods run to "
+            "the end (the saturation replay of the FGD paper)."
+        ),
+    ] = True,
+    speedup: Annotated[
+        int, typer.Option(help="Pods arrive N times faster (N times the load).", min=1)
+    ] = 1,
     cycle_seconds: Annotated[
         int, typer.Option(help="Run a cycle every N virtual seconds (0: at every event).")
     ] = 0,
@@ -89,7 +100,7 @@ def run(
             f"unknown policy {', '.join(unknown)}; the policies are {', '.join(POLICIES)}",
             param_hint="--policy",
         )
-    world = load(nodes, pods, scenario, teams, shares, weights)
+    world = load(nodes, pods, scenario, teams, shares, weights, departures, speedup)
     for problem in world.problems[:20]:
         notice(f"skipped {problem}")
     if world.problems:

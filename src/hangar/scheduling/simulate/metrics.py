@@ -1,7 +1,8 @@
 """Figures of one replay (issue 6 §3), as a table row and as JSON.
 
 - GPU allocation rate: allocated / capacity (a slice counts its VRAM share), time-weighted
-  over the replay, and its peak. The series (one point per instant) is in the JSON.
+  over the replay, its peak, and at the end (the saturation replay's figure). The series (one
+  point per instant) is in the JSON.
 - Fragmentation: the share of unallocated GPU capacity that sits on cards already holding
   slices (usable only by slices that fit), time-weighted.
 - Queueing delay: admission − submission, over admitted jobs (mean, p50, p95, p99).
@@ -31,6 +32,7 @@ class Summary:
     never_scheduled: int
     allocation_mean: float
     allocation_peak: float
+    allocation_final: float
     fragmentation_mean: float
     delay_mean: float
     delay_p50: float
@@ -89,6 +91,7 @@ def summarise(out: Outcome) -> Summary:
         never_scheduled=len(out.rejected) + len(out.waiting),
         allocation_mean=alloc_area / span if span else 0.0,
         allocation_peak=peak,
+        allocation_final=out.samples[-1][1] / capacity if out.samples and capacity else 0.0,
         fragmentation_mean=frag_area / span if span else 0.0,
         delay_mean=sum(delays) / len(delays) if delays else 0.0,
         delay_p50=percentile(delays, 50),
@@ -125,15 +128,16 @@ def to_json(summary: Summary, out: Outcome, *, series: bool = True) -> dict[str,
 
 
 HEADER = (
-    "policy", "placement", "alloc mean", "alloc peak", "frag", "delay mean", "p50", "p95",
-    "p99", "JCT mean", "never", "cycles", "decisions/s", "replay s", "RSS MiB",
+    "policy", "placement", "alloc mean", "alloc peak", "alloc end", "frag", "delay mean",
+    "p50", "p95", "p99", "JCT mean", "never", "cycles", "decisions/s", "replay s", "RSS MiB",
 )  # fmt: skip
 
 
 def row(s: Summary) -> tuple[str, ...]:
     return (
         s.policy, s.placement, f"{s.allocation_mean:.1%}", f"{s.allocation_peak:.1%}",
-        f"{s.fragmentation_mean:.1%}", _duration(s.delay_mean), _duration(s.delay_p50),
+        f"{s.allocation_final:.1%}", f"{s.fragmentation_mean:.1%}", _duration(s.delay_mean),
+        _duration(s.delay_p50),
         _duration(s.delay_p95), _duration(s.delay_p99), _duration(s.jct_mean),
         str(s.never_scheduled), str(s.cycles), f"{s.decisions_per_second:,.0f}",
         f"{s.replay_seconds:.1f}", f"{s.peak_rss_mib:.0f}",

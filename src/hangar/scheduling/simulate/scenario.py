@@ -112,9 +112,14 @@ def trace_scenario(
     shares: Sequence[float] | None = None,
     weights: Sequence[int] | None = None,
     departures: bool = True,
+    speedup: int = 1,
 ) -> Scenario:
     """``departures`` False: every admitted pod runs to the end (pods arrive in trace order
-    until the cluster is full, the saturation replay of the ATC'23 FGD paper)."""
+    until the cluster is full, the saturation replay of the ATC'23 FGD paper). ``speedup``
+    K: pods arrive K times faster (submit times divided by K, runtimes kept): K times the
+    load."""
+    if speedup < 1:
+        raise ValueError(f"speedup must be a whole number ≥ 1 (got {speedup})")
     loaded_nodes = read_nodes(nodes_csv)
     problems = list(loaded_nodes.problems)
     nodes = tuple(
@@ -133,7 +138,7 @@ def trace_scenario(
     pods = loaded_pods.items
     end = max(
         [p.deletion or 0 for p in pods] + [p.creation for p in pods] + [0]
-    )  # the last instant the trace knows
+    )  # the last instant the trace knows (runtimes are kept, so it stays the end)
     team_of, team_list = _teams(pods, teams, shares, weights)
     largest = cards.most_common(1)[0][0] if cards else None
     jobs: list[Job] = []
@@ -151,7 +156,8 @@ def trace_scenario(
         jobs.append(
             Job(
                 id=f"j{len(jobs):05d}", name=pod.name, source=f"{pod.file}:{pod.line}",
-                team=team_of(pod), request=request, submit=pod.creation, runtime=runtime,
+                team=team_of(pod), request=request, submit=pod.creation // speedup,
+                runtime=runtime,
             )
         )  # fmt: skip
     return Scenario(nodes, team_list, tuple(jobs), tuple(problems), end)
