@@ -50,6 +50,7 @@ from hangar.resources.inventory import sync_inventory
 from hangar.resources.routes import clusters as cluster_routes
 from hangar.resources.routes import queues as queue_routes
 from hangar.resources.routes import quotas as quota_routes
+from hangar.scheduling.simulate.router import router as simulation_routes
 from hangar.tenancy import auth
 from hangar.tenancy.orm import Tenant
 from hangar.tenancy.routes import auth as auth_routes
@@ -234,6 +235,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
+        simulation_routes,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -31,6 +31,7 @@ PAGES = (
     "/audit",
     "/billing",
     "/usage",
+    "/simulator",
     "/account",
 )
 

@@ -45,9 +45,10 @@ AUDIT = NavEntry("Audit", "/audit", "audit.view")
 BILLING = NavEntry("Billing", "/billing", "settings.view")
 USAGE = NavEntry("Usage", "/usage", "settings.view")
 COSTS = NavEntry("Costs now", "/costs", "workspace.list")
+SIMULATOR = NavEntry("Simulator", "/simulator", "cluster.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
 NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, QUEUE, COSTS, USERS, GROUPS, LIMITS,
-       TOKENS, AUDIT, BILLING, USAGE, ACCOUNT)  # fmt: skip
+       TOKENS, AUDIT, BILLING, USAGE, SIMULATOR, ACCOUNT)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from hangar.web.pages import (
     members,
     quotas,
     resources,
+    simulator,
     tokens,
     usage,
     users,
@@ -50,6 +51,7 @@ ROUTERS = (
     billing_policy.router,
     usage.router,
     costs.router,
+    simulator.router,
     account.router,
 )
 

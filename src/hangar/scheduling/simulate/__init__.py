@@ -8,7 +8,14 @@ drive it. See docs/simulator.md.
 
 from hangar.scheduling.simulate.engine import POLICIES, Outcome, Policy, replay
 from hangar.scheduling.simulate.metrics import Summary, markdown, summarise, to_json
-from hangar.scheduling.simulate.scenario import Job, Scenario, Team, json_scenario, trace_scenario
+from hangar.scheduling.simulate.scenario import (
+    Job,
+    Scenario,
+    Team,
+    json_scenario,
+    scenario_from_dict,
+    trace_scenario,
+)
 from hangar.scheduling.simulate.trace import Problem
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "json_scenario",
     "markdown",
     "replay",
+    "scenario_from_dict",
     "summarise",
     "to_json",
     "trace_scenario",

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hangar.scheduling.model import Quota, Request, VgpuDemand
 from hangar.scheduling.placement import Device, Node
@@ -234,13 +235,17 @@ def json_scenario(path: Path) -> Scenario:
      "jobs": [{"name": "j1", "team": "a", "submit": 0, "runtime": 600,
                "gpus": 2, "gpu_milli": 1000, "cpu_milli": 4000, "memory_mib": 8192}]}
     """
-    data = json.loads(path.read_text())
+    return scenario_from_dict(json.loads(path.read_text()), source=path.name)
+
+
+def scenario_from_dict(data: dict[str, Any], *, source: str = "scenario") -> Scenario:
+    """:func:`json_scenario` for data already parsed (the API's request body)."""
     problems: list[Problem] = []
     nodes = []
     for i, n in enumerate(data.get("nodes", []), start=1):
         model = n.get("model")
         if model is not None and model not in VRAM_GIB and "vram_gib" not in n:
-            problems.append(Problem(path.name, i, f"node {i}: unknown GPU model {model!r}"))
+            problems.append(Problem(source, i, f"node {i}: unknown GPU model {model!r}"))
             continue
         vram = int(n.get("vram_gib") or (VRAM_GIB[model] if model else 0))
         nodes.append(
@@ -258,24 +263,24 @@ def json_scenario(path: Path) -> Scenario:
     jobs: list[Job] = []
     for i, j in enumerate(data.get("jobs", []), start=1):
         if j.get("team") not in names:
-            problems.append(Problem(path.name, i, f"job {i}: unknown team {j.get('team')!r}"))
+            problems.append(Problem(source, i, f"job {i}: unknown team {j.get('team')!r}"))
             continue
         pod = TracePod(
             name=str(j["name"]), cpu_milli=int(j.get("cpu_milli", 0)),
             memory_mib=int(j.get("memory_mib", 0)), num_gpu=int(j.get("gpus", 0)),
             gpu_milli=int(j.get("gpu_milli", 1000)), gpu_spec=tuple(j.get("gpu_spec", ())),
             qos="none", creation=int(j["submit"]), scheduled=None, deletion=None,
-            file=path.name, line=i,
+            file=source, line=i,
         )  # fmt: skip
         largest = next((d.model for n in nodes for d in n.devices), None)
         request = _request(pod, largest)
         if request is None:
-            problems.append(Problem(path.name, i, f"job {i}: a GPU request but no GPU nodes"))
+            problems.append(Problem(source, i, f"job {i}: a GPU request but no GPU nodes"))
             continue
         runtime = j.get("runtime")
         jobs.append(
             Job(
-                id=f"j{len(jobs):05d}", name=pod.name, source=f"{path.name}:job {i}",
+                id=f"j{len(jobs):05d}", name=pod.name, source=f"{source}:job {i}",
                 team=str(j["team"]), request=request, submit=pod.creation,
                 runtime=None if runtime is None else int(runtime),
             )
