@@ -1,5 +1,6 @@
 """Imports every ORM module so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
+from hangar.assets import orm as assets_orm
 from hangar.audit import orm as audit_orm
 from hangar.billing import orm as billing_orm
 from hangar.db.base import Base
@@ -11,6 +12,7 @@ from hangar.workloads import orm as workloads_orm
 
 __all__ = [
     "Base",
+    "assets_orm",
     "audit_orm",
     "billing_orm",
     "devenvs_orm",

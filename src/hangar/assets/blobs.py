@@ -1,0 +1,109 @@
+"""Content-addressed blob storage under ``HANGAR_HOME/blobs``: identical files are kept once.
+
+A blob is named by the SHA-256 of its bytes (``blobs/ab/cdef…``). Writing streams into a
+temporary file in the same file system while hashing and counting, checks the size limit and
+an expected checksum if one was given, fsyncs, then renames it into place — atomic: a reader
+sees a whole blob or none, and a crash leaves at most a temporary file (removed by
+:meth:`BlobStore.sweep_temporary`). A blob already present is not written again. Blobs are
+read-only on disk; nothing here deletes one that a manifest still references (the caller's
+accounting in ``assets.usage`` decides).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from hangar.errors import ValidationFailed
+
+CHUNK = 1024 * 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    sha256: str
+    size: int
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if not SHA256.match(sha256):
+            raise ValidationFailed.field("sha256", f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def put(
+        self, chunks: Iterable[bytes], *, limit: int | None = None, expect: str | None = None
+    ) -> Blob:
+        """Store the bytes of ``chunks``. ``limit``: refuse more bytes than this (nothing is
+        kept); ``expect``: the SHA-256 they must have (a corrupted upload keeps nothing)."""
+        digest = hashlib.sha256()
+        size = 0
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
+        temp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise ValidationFailed.field(
+                            "file", f"larger than the limit of {limit:,} bytes; nothing was kept"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            if expect is not None and sha != expect.lower():
+                raise ValidationFailed.field(
+                    "sha256", f"the bytes received hash to {sha}, not {expect}: the upload was "
+                    "corrupted or incomplete; nothing was kept",
+                )  # fmt: skip
+            final = self.path(sha)
+            if final.is_file():
+                temp.unlink()
+            else:
+                final.parent.mkdir(exist_ok=True)
+                temp.chmod(0o444)
+                temp.replace(final)
+            return Blob(sha, size)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def put_file(self, source: Path, *, limit: int | None = None) -> Blob:
+        with source.open("rb") as f:
+            return self.put(read_chunks(f), limit=limit)
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.path(sha256).open("rb")
+
+    def sweep_temporary(self, older_than_seconds: float = 3600) -> int:
+        """Remove temporary files a crash left behind; returns how many."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for leftover in self.tmp.iterdir():
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def read_chunks(f: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
+    while chunk := f.read(size):
+        yield chunk

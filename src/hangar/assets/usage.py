@@ -1,0 +1,81 @@
+"""Per-tenant usage of the platform's own storage, from the blobs its manifests reference."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hangar.assets.blobs import BlobStore
+from hangar.assets.manifests import Manifest
+from hangar.assets.orm import BlobRef
+from hangar.errors import Conflict
+
+
+def used_bytes(session: Session, *, tenant_id: str) -> int:
+    """Distinct bytes the tenant's manifests reference."""
+    return int(
+        session.scalar(select(func.coalesce(func.sum(BlobRef.size), 0)).where(
+            BlobRef.tenant_id == tenant_id
+        )) or 0
+    )  # fmt: skip
+
+
+def do_reference(
+    session: Session, *, tenant_id: str, manifest: Manifest, quota_bytes: int | None = None
+) -> int:
+    """Count ``manifest`` as the tenant's (one more reference per blob it names); refuse with
+    a 409 naming the figures when it would take the tenant over ``quota_bytes``. Returns the
+    bytes newly charged (blobs the tenant did not reference yet)."""
+    blobs = manifest.blobs
+    held = {
+        row.sha256: row
+        for row in session.scalars(
+            select(BlobRef).where(BlobRef.tenant_id == tenant_id, BlobRef.sha256.in_(blobs))
+        )
+    }
+    new = sum(size for sha, size in blobs.items() if sha not in held)
+    if quota_bytes is not None and new:
+        used = used_bytes(session, tenant_id=tenant_id)
+        if used + new > quota_bytes:
+            raise Conflict(
+                f"the tenant's platform storage holds {used:,} bytes of its {quota_bytes:,}; "
+                f"this adds {new:,}: delete versions or use tenant storage (spec 07 §0)",
+                fields={"storage": f"{used + new:,} > {quota_bytes:,} bytes"},
+            )
+    for sha, size in blobs.items():
+        row = held.get(sha)
+        if row is None:
+            session.add(BlobRef(tenant_id=tenant_id, sha256=sha, size=size, refs=1))
+        else:
+            row.refs += 1
+    session.flush()
+    return new
+
+
+def do_release(session: Session, *, tenant_id: str, manifest: Manifest) -> int:
+    """Undo :func:`do_reference` for a deleted version; returns the bytes no longer charged."""
+    freed = 0
+    for sha, size in manifest.blobs.items():
+        row = session.get(BlobRef, (tenant_id, sha))
+        if row is None:
+            continue
+        row.refs -= 1
+        if row.refs <= 0:
+            session.delete(row)
+            freed += size
+    session.flush()
+    return freed
+
+
+def unreferenced(session: Session, store: BlobStore) -> list[str]:
+    """Blobs on disk that no tenant references (safe to delete once no upload is writing)."""
+    named = set(session.scalars(select(BlobRef.sha256).distinct()))
+    found = []
+    for folder in store.root.iterdir():
+        if folder.name == "tmp" or not folder.is_dir():
+            continue
+        for blob in folder.iterdir():
+            sha = folder.name + blob.name
+            if sha not in named:
+                found.append(sha)
+    return sorted(found)
