@@ -8,11 +8,13 @@ throwaway cluster and sets it); without it those tests fail, naming the fix, unl
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.support import (
@@ -26,6 +28,26 @@ from tests.support import (
 )
 
 _counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftover_workloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop, at the end of the session, every process a test left running under this
+    session's temporary folders. Workloads are launched detached on purpose (they survive a
+    server restart), so a test that ends without stopping its IDE would leave it behind."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "environ"]):
+        if proc.pid == os.getpid():
+            continue
+        info = proc.info
+        seen = [*(info.get("cmdline") or ()), info.get("cwd") or ""]
+        seen += [v for k, v in (info.get("environ") or {}).items() if k.startswith("HANGAR")]
+        if any(base in str(item) for item in seen):
+            with contextlib.suppress(psutil.Error):
+                for child in proc.children(recursive=True):
+                    child.kill()
+                proc.kill()
 
 
 @pytest.fixture(scope="session")
