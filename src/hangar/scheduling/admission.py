@@ -160,14 +160,27 @@ class _Cycle:
                 self.lenders.setdefault(q.cluster_id, []).append(self.pools[q.id])
 
     def _charge_running(self) -> None:
+        """Take what running work holds (own shares and loans) off each pool's idle capacity:
+        summed per pool in integers first, then one subtraction each (thousands run)."""
+        held: dict[str, list[int]] = {}
+
+        def charge(pool_id: str, amount: Resources) -> None:
+            pool = self.pools.get(pool_id)
+            if pool is None or pool.idle is None:
+                return
+            total = held.setdefault(pool_id, [0, 0, 0])
+            total[0] += amount.cpu_millicores
+            total[1] += amount.mem_bytes
+            total[2] += amount.gpu_total_milli
+
         for run in self.snapshot.running:
-            pool = self.pools.get(run.pool_id)
-            if pool is not None and pool.idle is not None:
-                pool.idle = pool.idle - run.own
+            charge(run.pool_id, run.own)
             for loan in run.loans:
-                lender = self.pools.get(loan.lender_id)
-                if lender is not None and lender.idle is not None:
-                    lender.idle = lender.idle - loan.amount
+                charge(loan.lender_id, loan.amount)
+        for pool_id, (cpu, mem, milli) in held.items():
+            pool = self.pools[pool_id]
+            assert pool.idle is not None
+            pool.idle = pool.idle - Resources(cpu, mem, 0, None, milli)
 
     # -- the cycle ------------------------------------------------------------------------
 
