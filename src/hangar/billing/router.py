@@ -16,7 +16,7 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import SAFE_METHODS, CurrentActor, PlatformAdmin, SessionDep
-from hangar.billing import metering, policy, service
+from hangar.billing import accrual, metering, policy, service
 from hangar.billing.catalog import DEFAULT_CATALOG
 from hangar.billing.errors import invalid
 from hangar.billing.money import Unit
@@ -79,6 +79,7 @@ def get_balance(
     wallet = service.load_wallet(session, tenant_id=tid, catalog=DEFAULT_CATALOG)
     balances = service.wallet_balances(session, tenant_id=tid, at=now, catalog=DEFAULT_CATALOG)
     assessed = policy.arrears_assessment(session, tenant_id=tid, now=now, catalog=DEFAULT_CATALOG)
+    accrued = accrual.unsettled(session, tenant_id=tid, now=now)
     return BalanceRead(
         tenant_id=tid,
         as_of=now,
@@ -102,10 +103,17 @@ def get_balance(
                 arrears_voucher_due=str(
                     assessed.voucher.value if assessed and b.unit is assessed.owed.unit else 0
                 ),
+                active_now=str(b.active.value - accrued[b.unit].value)
+                if b.unit in accrued
+                else str(b.active.value),
             )
             for b in balances
         ],
         plan=None if wallet is None else current_plan(wallet, catalog=DEFAULT_CATALOG).key,
+        unsettled=[
+            LedgerTotalRead(unit=unit.value, charged=str(amount.value), credited="0")
+            for unit, amount in sorted(accrued.items())
+        ],
     )
 
 

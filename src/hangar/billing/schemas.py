@@ -85,6 +85,10 @@ class WalletBalanceRead(Output):
     arrears_voucher_due: str = Field(
         default="0", description="The part of the arrears above the threshold (B-E6)."
     )
+    active_now: str = Field(
+        default="0",
+        description="``active`` less what usage has accrued since the last hourly settlement.",
+    )
 
 
 class BalanceRead(Output):
@@ -96,6 +100,11 @@ class BalanceRead(Output):
     ledger: list[LedgerTotalRead]
     wallet: list[WalletBalanceRead]
     plan: str | None
+    unsettled: list[LedgerTotalRead] = Field(
+        default_factory=list,
+        description="Charges accrued since the last hourly settlement, per unit ('charged'); "
+        "the next settlement writes them (real time between settlements).",
+    )
 
 
 class LineRead(Output):

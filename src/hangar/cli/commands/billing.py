@@ -95,6 +95,8 @@ def show_balance(balance: BalanceRead) -> None:
         held = (w.active, w.inactive, w.scheduled, w.arrears) if w else (None,) * 4
         rows.append((unit, *charged, *held))
     table(rows, UNIT_COLUMNS, empty="nothing charged or credited yet")
+    for t in balance.unsettled:
+        say(f"Accrued since the last hourly settlement: {t.charged} {t.unit} (charged next)")
 
 
 def show_statement(statement: StatementRead) -> None:
