@@ -22,6 +22,7 @@ from hangar.api import errors
 from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
+from hangar.assets.model_routes import router as model_routes
 from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
 from hangar.backends.local.backend import LocalBackend
@@ -235,7 +236,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
-        simulation_routes,
+        simulation_routes, model_routes,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

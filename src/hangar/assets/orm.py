@@ -1,4 +1,6 @@
-"""Which tenant holds which blob: the platform's own storage usage, per tenant (spec 07 §0,
+"""Platform storage references and the model registry.
+
+Which tenant holds which blob: the platform's own storage usage, per tenant (spec 07 §0,
 issue 7 "per-tenant free quota and usage accounting").
 
 A tenant is charged each distinct blob it references once, however many of its versions name
@@ -10,11 +12,12 @@ is garbage (``assets.usage.unreferenced``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hangar.db.base import Base, UTCDateTime, utcnow
+from hangar.db.base import Base, UTCDateTime, new_id, utcnow
 
 
 class BlobRef(Base):
@@ -26,3 +29,49 @@ class BlobRef(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     refs: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegisteredModel(Base):
+    """A model record ("shell", spec 07 §1.1): a name unique in its workspace (G7: ≤ 64),
+    a description (≤ 100), its versions. Files live in the platform's storage."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ModelVersion(Base):
+    """Version ``number`` (V1, V2, … assigned in order, never reused) of a model: its files
+    as a manifest of platform-storage blobs, where they came from, and its lineage."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=new_id)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(100), default="")
+    source: Mapped[str] = mapped_column(String(16))  # upload | training | ide | token | link
+    source_ref: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    status_reason: Mapped[str] = mapped_column(String(512), default="")
+    manifest: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

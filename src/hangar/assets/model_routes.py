@@ -1,0 +1,185 @@
+"""Model registry API: ``/api/v1/models`` — records, versions from an upload, files, deletion.
+
+Uploads stream the request body into the platform's storage while hashing it (≤ 2 GB, spec
+07 §1.2), checked against ``sha256`` when the client sends it: a corrupted or oversized upload
+keeps nothing. Permissions follow the matrix rows for models (``registry.access_model``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio.from_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import Field
+
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
+from hangar.assets import registry
+from hangar.assets.blobs import BlobStore
+from hangar.assets.manifests import Manifest, safe_path
+from hangar.assets.orm import ModelVersion, RegisteredModel
+from hangar.errors import NotFound
+from hangar.tenancy.schemas import Input, Output
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
+
+
+class ModelCreate(Input):
+    workspace_id: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+
+
+class VersionRead(Output):
+    id: str
+    number: int
+    label: str
+    description: str
+    source: str
+    source_ref: str
+    status: str
+    size: int
+    files: int
+    lineage: dict[str, Any]
+    created_by: str | None
+    created_at: datetime
+    manifest: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ModelRead(Output):
+    id: str
+    workspace_id: str
+    name: str
+    description: str
+    created_by: str | None
+    created_at: datetime
+    versions: list[VersionRead] = Field(default_factory=list)
+
+
+def store_of(settings: SettingsDep) -> BlobStore:
+    return BlobStore(settings.home / "blobs")
+
+
+def _version(row: ModelVersion, *, files: bool = False) -> VersionRead:
+    return VersionRead(
+        id=row.id, number=row.number, label=f"V{row.number}", description=row.description,
+        source=row.source, source_ref=row.source_ref, status=row.status, size=row.size,
+        files=row.files, lineage=row.lineage, created_by=row.created_by,
+        created_at=row.created_at, manifest=row.manifest if files else [],
+    )  # fmt: skip
+
+
+def _model(model: RegisteredModel, versions: list[VersionRead]) -> ModelRead:
+    return ModelRead(
+        id=model.id, workspace_id=model.workspace_id, name=model.name,
+        description=model.description, created_by=model.created_by,
+        created_at=model.created_at, versions=versions,
+    )  # fmt: skip
+
+
+@router.post("", response_model=ModelRead, status_code=201)
+def create_model(session: SessionDep, actor: CurrentActor, body: ModelCreate) -> ModelRead:
+    """A model record in a workspace (row 30): a name unique there (≤ 64, rule N1)."""
+    model = registry.do_create_model(
+        session, actor=actor, workspace_id=body.workspace_id, name=body.name,
+        description=body.description,
+    )  # fmt: skip
+    return _model(model, [])
+
+
+@router.get("", response_model=list[ModelRead])
+def list_models(
+    session: SessionDep, actor: CurrentActor, workspace: Annotated[str, Query()]
+) -> list[ModelRead]:
+    """The workspace's models the caller may list (row 34), with their versions."""
+    return [
+        _model(m, [_version(v) for v in registry.versions(session, m)])
+        for m in registry.visible_models(session, actor, workspace_id=workspace)
+    ]
+
+
+@router.get("/{model_id}", response_model=ModelRead)
+def get_model(session: SessionDep, actor: CurrentActor, model_id: str) -> ModelRead:
+    found = registry.access_model(session, actor, model_id, "model.get_record", write=False)
+    return _model(found.model, [_version(v) for v in registry.versions(session, found.model)])
+
+
+@router.put("/{model_id}/versions/upload", response_model=VersionRead, status_code=201)
+def upload_version(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    model_id: str,
+    filename: Annotated[str, Query(min_length=1, max_length=512)],
+    sha256: Annotated[str | None, Query(pattern="^[0-9a-fA-F]{64}$")] = None,
+    description: str = "",
+) -> VersionRead:
+    """The next version from one uploaded file (the request body, ≤ 2 GB); ``sha256``
+    verifies it. Rows 31 and 39."""
+    found = registry.access_model(session, actor, model_id, "model.upload_file", write=True)
+    registry.access_model(session, actor, model_id, "model.create_version", write=True)
+    safe_path(filename)
+    stream = request.stream().__aiter__()
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def chunks() -> Iterator[bytes]:
+        # This route runs in a worker thread; the body is read on the event loop, a chunk at a
+        # time, so a 2 GB upload streams straight into storage.
+        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+            yield chunk
+
+    manifest = registry.upload_manifest(
+        store_of(settings), chunks(), filename=filename, sha256=sha256
+    )
+    row = registry.do_add_version(
+        session, access=found, manifest=manifest, source="upload", source_ref=filename,
+        description=description,
+    )  # fmt: skip
+    return _version(row, files=True)
+
+
+@router.get("/{model_id}/versions/{number}", response_model=VersionRead)
+def get_version(
+    session: SessionDep, actor: CurrentActor, model_id: str, number: int
+) -> VersionRead:
+    found = registry.access_model(session, actor, model_id, "model.list_versions", write=False)
+    return _version(registry.version(session, found.model, number), files=True)
+
+
+@router.get("/{model_id}/versions/{number}/files/{path:path}")
+def download_file(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, model_id: str,
+    number: int, path: str,
+) -> Response:  # fmt: skip
+    """One file of a version, streamed (row 40)."""
+    found = registry.access_model(session, actor, model_id, "model.download_file", write=False)
+    row = registry.version(session, found.model, number)
+    wanted = safe_path(path)
+    entry = next((e for e in Manifest.from_json(row.manifest).entries if e.path == wanted), None)
+    if entry is None:
+        raise NotFound(f"V{number} of model '{found.model.name}' has no file '{wanted}'")
+    return FileResponse(
+        store_of(settings).path(entry.sha256), filename=wanted.rsplit("/", 1)[-1],
+        media_type="application/octet-stream",
+    )  # fmt: skip
+
+
+@router.delete("/{model_id}/versions/{number}", status_code=204)
+def delete_version(session: SessionDep, actor: CurrentActor, model_id: str, number: int) -> None:
+    found = registry.access_model(session, actor, model_id, "model.delete_version", write=True)
+    registry.do_delete_version(session, access=found, number=number)
+
+
+@router.delete("/{model_id}", status_code=204)
+def delete_model(session: SessionDep, actor: CurrentActor, model_id: str) -> None:
+    found = registry.access_model(session, actor, model_id, "model.delete_record", write=True)
+    registry.do_delete_model(session, access=found)

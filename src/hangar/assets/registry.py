@@ -1,0 +1,195 @@
+"""The model registry (spec 07 §1): model records in workspaces, versions V1, V2, … whose
+files live in the platform's storage, and who may do what (matrix rows 30-49).
+
+A model lives in a workspace: the caller must be able to enter it (else 404, so ids of other
+teams never leak); the matrix cell for their roles there decides, the *own* or *others'*
+column chosen by the model's creator. Versions are numbered in order and never renumbered; a
+version's files are a manifest of content-addressed blobs, counted once per tenant in its
+storage usage (``assets.usage``) and released when the version goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hangar.assets.blobs import BlobStore
+from hangar.assets.manifests import Entry, Manifest, build, safe_path
+from hangar.assets.orm import ModelVersion, RegisteredModel
+from hangar.assets.usage import do_reference, do_release
+from hangar.audit.context import note_target, note_workspace
+from hangar.errors import AlreadyExists, NotFound, ValidationFailed
+from hangar.jobs.access import access_workspace_for_create
+from hangar.naming import check_n1
+from hangar.tenancy.access import (
+    Actor,
+    access_workspace,
+    check_point,
+    decide,
+    workspace_roles,
+)
+from hangar.tenancy.matrix import BY_KEY, Role
+from hangar.tenancy.orm import Workspace
+
+NAME_MAX = 64  # G7
+DESCRIPTION_MAX = 100  # spec 07 §1.1, §1.2
+UPLOAD_LIMIT = 2 * 1024**3  # spec 07 §1.2: local upload ≤ 2 GB
+SOURCES = ("upload", "training", "ide", "token", "link")
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    actor: Actor
+    model: RegisteredModel
+    workspace: Workspace
+    roles: frozenset[Role]
+
+
+def check_description(text: str) -> str:
+    if len(text) > DESCRIPTION_MAX:
+        raise ValidationFailed.field(
+            "description", f"must be at most {DESCRIPTION_MAX} characters (got {len(text)})"
+        )
+    return text
+
+
+def access_model(
+    session: Session, actor: Actor, model_id: str, point: str, *, write: bool
+) -> ModelAccess:
+    """The model ``model_id`` if ``point`` allows the caller to act on it (404 otherwise
+    when it is not theirs to see)."""
+    model = session.get(RegisteredModel, model_id)
+    if model is None or model.tenant_id != actor.tenant_id:
+        raise NotFound.of("model", model_id)
+    try:
+        ws = access_workspace(session, actor, model.workspace_id)
+    except NotFound:
+        raise NotFound.of("model", model_id) from None
+    note_workspace(ws.id)
+    note_target("model", model.id, model.name, workspace_id=ws.id)
+    roles = workspace_roles(session, actor, ws)
+    check_point(actor, point, roles, owner_id=model.created_by or "", write=write)
+    return ModelAccess(actor, model, ws, roles)
+
+
+def do_create_model(
+    session: Session, *, actor: Actor, workspace_id: str, name: str, description: str
+) -> RegisteredModel:
+    ws = access_workspace_for_create(session, actor, workspace_id, point="model.create_record")
+    check_n1(name, max_length=NAME_MAX)
+    check_description(description)
+    taken = session.scalar(
+        select(RegisteredModel.id).where(
+            RegisteredModel.workspace_id == ws.id, RegisteredModel.name == name
+        )
+    )
+    if taken is not None:
+        raise AlreadyExists(
+            f"workspace '{ws.name}' already has a model named '{name}': pick another name or "
+            "add a version to it",
+            fields={"name": "already used in this workspace"},
+        )
+    model = RegisteredModel(
+        tenant_id=actor.tenant_id, workspace_id=ws.id, name=name, description=description,
+        created_by=actor.id,
+    )  # fmt: skip
+    session.add(model)
+    session.flush()
+    note_target("model", model.id, model.name, workspace_id=ws.id)
+    return model
+
+
+def visible_models(session: Session, actor: Actor, *, workspace_id: str) -> list[RegisteredModel]:
+    """The workspace's models the caller may list (row 34), newest first."""
+    ws = access_workspace(session, actor, workspace_id)
+    roles = workspace_roles(session, actor, ws)
+    rows = session.scalars(
+        select(RegisteredModel)
+        .where(RegisteredModel.workspace_id == ws.id)
+        .order_by(RegisteredModel.created_at.desc(), RegisteredModel.id)
+    ).all()
+    point = BY_KEY["model.list_records"]
+    return [m for m in rows if decide(point, roles, owner_is_actor=m.created_by == actor.id)]
+
+
+def versions(session: Session, model: RegisteredModel) -> Sequence[ModelVersion]:
+    return session.scalars(
+        select(ModelVersion).where(ModelVersion.model_id == model.id).order_by(ModelVersion.number)
+    ).all()
+
+
+def version(session: Session, model: RegisteredModel, number: int) -> ModelVersion:
+    found = session.scalar(
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.number == number)
+    )
+    if found is None:
+        raise NotFound(f"model '{model.name}' has no version V{number}")
+    return found
+
+
+def do_add_version(
+    session: Session,
+    *,
+    access: ModelAccess,
+    manifest: Manifest,
+    source: str,
+    source_ref: str = "",
+    description: str = "",
+    lineage: dict[str, Any] | None = None,
+    quota_bytes: int | None = None,
+) -> ModelVersion:
+    """Version N+1 of the model holding ``manifest`` (its blobs already stored), charged to
+    the tenant's platform storage (refused over ``quota_bytes``)."""
+    if source not in SOURCES:
+        raise ValidationFailed.field("source", f"one of {', '.join(SOURCES)}")
+    check_description(description)
+    if not manifest.entries:
+        raise ValidationFailed.field("files", "a version needs at least one file")
+    model = access.model
+    do_reference(session, tenant_id=model.tenant_id, manifest=manifest, quota_bytes=quota_bytes)
+    last = session.scalar(
+        select(func.max(ModelVersion.number)).where(ModelVersion.model_id == model.id)
+    )
+    row = ModelVersion(
+        model_id=model.id, number=(last or 0) + 1, description=description, source=source,
+        source_ref=source_ref, status="ready", manifest=manifest.to_json(), size=manifest.size,
+        files=len(manifest.entries), lineage=lineage or {}, created_by=access.actor.id,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def upload_manifest(
+    store: BlobStore, chunks: Iterable[bytes], *, filename: str, sha256: str | None
+) -> Manifest:
+    """One uploaded file (≤ 2 GB, checked against ``sha256`` when given) as a manifest."""
+    path = safe_path(filename)
+    blob = store.put(chunks, limit=UPLOAD_LIMIT, expect=sha256)
+    return Manifest((Entry(path, blob.sha256, blob.size),))
+
+
+def folder_manifest(store: BlobStore, folder: Path) -> Manifest:
+    """The files under ``folder`` (a job's output, a dev environment's directory)."""
+    if not folder.is_dir():
+        raise ValidationFailed.field("path", f"{folder.name}: no such folder")
+    return build(store, folder, limit=UPLOAD_LIMIT)
+
+
+def do_delete_version(session: Session, *, access: ModelAccess, number: int) -> None:
+    row = version(session, access.model, number)
+    do_release(session, tenant_id=access.model.tenant_id, manifest=Manifest.from_json(row.manifest))
+    session.delete(row)
+
+
+def do_delete_model(session: Session, *, access: ModelAccess) -> None:
+    for row in versions(session, access.model):
+        do_release(
+            session, tenant_id=access.model.tenant_id, manifest=Manifest.from_json(row.manifest)
+        )
+    session.delete(access.model)
