@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from hangar.assets.usage import used_bytes
-from tests.jobs.support import quiet_hangar
+from hangar.workloads.orm import Workload
+from hangar.workloads.runspec import host_dirs
+from tests.jobs.support import JOBS, drive, job_body, quiet_hangar
 from tests.support import Api, Hangar, assert_error
 
 MODELS = "/api/v1/models"
@@ -102,3 +104,32 @@ def test_the_matrix_rows_own_and_others(h: Hangar) -> None:
     assert_error(outsider_api.get(f"{MODELS}/{mine['id']}"), 404)
     assert [m["name"] for m in other_api.call("GET", MODELS, params={"workspace": ws["id"]})] == []
     h.admin.call("DELETE", f"{MODELS}/{mine['id']}", 204)
+
+
+def test_save_to_model_registry_from_a_completed_job_with_lineage(h: Hangar) -> None:
+    ws = h.default_workspace()["id"]
+    job = h.admin.call("POST", JOBS, 201, json=job_body(ws, "train-resnet"))
+    model = h.admin.call("POST", MODELS, 201, json={"workspace_id": ws, "name": "resnet50"})
+    with h.state.sessions() as session:
+        workload = session.get(Workload, job["id"])
+        assert workload is not None
+        output = host_dirs(h.settings.home, workload).output
+    (output / "final").mkdir(parents=True)
+    (output / "final" / "model.safetensors").write_bytes(WEIGHTS)
+    (output / "final" / "config.json").write_text('{"layers": 50}')
+    (output / "checkpoints").mkdir()
+    (output / "checkpoints" / "step-10.pt").write_bytes(b"ckpt")
+    body = {"workload_id": job["id"], "path": "final", "description": "epoch 90"}
+    early = assert_error(h.admin.post(f"{MODELS}/{model['id']}/versions/from-workload", json=body),
+                         409)  # fmt: skip
+    assert "only a completed job's output" in early["message"]
+    drive(h, job["id"], "queue", "admit", "launched", "succeed")
+    v1 = h.admin.call("POST", f"{MODELS}/{model['id']}/versions/from-workload", 201, json=body)
+    assert (v1["label"], v1["source"], v1["files"]) == ("V1", "training", 2)
+    assert v1["lineage"]["workload_id"] == job["id"] and v1["lineage"]["run_number"] == 1
+    assert sorted(f["path"] for f in v1["manifest"]) == ["config.json", "model.safetensors"]
+    got = h.admin.get(f"{MODELS}/{model['id']}/versions/1/files/model.safetensors")
+    assert got.content == WEIGHTS
+    escape = {"workload_id": job["id"], "path": "../../../etc"}
+    assert_error(h.admin.post(f"{MODELS}/{model['id']}/versions/from-workload", json=escape),
+                 422)  # fmt: skip

@@ -33,6 +33,14 @@ class ModelCreate(Input):
     description: str = ""
 
 
+class FromWorkload(Input):
+    """Save a completed training job's output, or a dev environment's home, as a version."""
+
+    workload_id: str
+    path: Annotated[str, Field(max_length=4096)] = ""
+    description: str = ""
+
+
 class VersionRead(Output):
     id: str
     number: int
@@ -143,6 +151,26 @@ def upload_version(
     row = registry.do_add_version(
         session, access=found, manifest=manifest, source="upload", source_ref=filename,
         description=description,
+    )  # fmt: skip
+    return _version(row, files=True)
+
+
+@router.post("/{model_id}/versions/from-workload", response_model=VersionRead, status_code=201)
+def save_from_workload(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, model_id: str,
+    body: FromWorkload,
+) -> VersionRead:  # fmt: skip
+    """ "Save to model registry" (spec 07 §1.2): the next version from a completed training
+    job's ``/work/output`` (or a folder in it) or a dev environment's ``/work/home``, with its
+    lineage (workload, run, path)."""
+    found = registry.access_model(session, actor, model_id, "model.create_version", write=True)
+    folder, kind, lineage = registry.workload_folder(
+        session, actor, home=settings.home, workload_id=body.workload_id, path=body.path
+    )
+    manifest = registry.folder_manifest(store_of(settings), folder)
+    row = registry.do_add_version(
+        session, access=found, manifest=manifest, source=kind, source_ref=body.workload_id,
+        description=body.description, lineage=lineage,
     )  # fmt: skip
     return _version(row, files=True)
 

@@ -23,8 +23,8 @@ from hangar.assets.manifests import Entry, Manifest, build, safe_path
 from hangar.assets.orm import ModelVersion, RegisteredModel
 from hangar.assets.usage import do_reference, do_release
 from hangar.audit.context import note_target, note_workspace
-from hangar.errors import AlreadyExists, NotFound, ValidationFailed
-from hangar.jobs.access import access_workspace_for_create
+from hangar.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
+from hangar.jobs.access import access_job, access_workspace_for_create
 from hangar.naming import check_n1
 from hangar.tenancy.access import (
     Actor,
@@ -35,6 +35,10 @@ from hangar.tenancy.access import (
 )
 from hangar.tenancy.matrix import BY_KEY, Role
 from hangar.tenancy.orm import Workspace
+from hangar.workloads.lifecycle import State
+from hangar.workloads.orm import Workload
+from hangar.workloads.runspec import host_dirs
+from hangar.workloads.service import current_run
 
 NAME_MAX = 64  # G7
 DESCRIPTION_MAX = 100  # spec 07 §1.1, §1.2
@@ -193,3 +197,41 @@ def do_delete_model(session: Session, *, access: ModelAccess) -> None:
             session, tenant_id=access.model.tenant_id, manifest=Manifest.from_json(row.manifest)
         )
     session.delete(access.model)
+
+
+def workload_folder(
+    session: Session, actor: Actor, *, home: Path, workload_id: str, path: str
+) -> tuple[Path, str, dict[str, Any]]:
+    """The folder "save to model registry" takes (spec 07 §1.2 "from the current platform"):
+    a completed training job's ``/work/output`` or a dev environment's ``/work/home``, or a
+    folder inside it; with the source kind and the lineage to record."""
+    workload = session.get(Workload, workload_id)
+    if workload is None or workload.tenant_id != actor.tenant_id:
+        raise NotFound.of("workload", workload_id)
+    if workload.kind == "training":
+        found = access_job(session, actor, workload_id, "training.view", write=False)
+        if found.job.state != State.SUCCEEDED.value:
+            raise Conflict(
+                f"job '{workload.name}' is {workload.state.lower()}: only a completed job's "
+                "output can become a model version (spec 07 §1.2)",
+                fields={"workload_id": workload.state},
+            )
+        base = host_dirs(home, workload).output
+    elif workload.kind == "ide":
+        access_job(session, actor, workload_id, "devenv.view", write=False, kind="ide",
+                   label="dev environment")  # fmt: skip
+        base = host_dirs(home, workload).home
+    else:
+        raise ValidationFailed.field(
+            "workload_id", f"a {workload.kind} workload has no folder to save from"
+        )
+    folder = base / safe_path(path) if path else base
+    if not folder.resolve().is_relative_to(base.resolve()):
+        raise ValidationFailed.field("path", f"{path!r} leaves the workload's folder")
+    run = current_run(session, workload)
+    lineage = {
+        "workload_id": workload.id, "workload_name": workload.name, "kind": workload.kind,
+        "run_id": run.id if run else None, "run_number": run.number if run else None,
+        "path": path or "",
+    }  # fmt: skip
+    return folder, workload.kind, lineage
