@@ -8,7 +8,7 @@ keeps nothing. Permissions follow the matrix rows for models (``registry.access_
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.from_thread
@@ -17,11 +17,11 @@ from fastapi.responses import FileResponse, Response
 from pydantic import Field
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
-from hangar.assets import registry
+from hangar.assets import registry, sharing
 from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Manifest, safe_path
-from hangar.assets.orm import ModelVersion, RegisteredModel
-from hangar.errors import NotFound
+from hangar.assets.orm import ModelShareToken, ModelVersion, RegisteredModel
+from hangar.errors import NotFound, ValidationFailed
 from hangar.tenancy.schemas import Input, Output
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
@@ -38,6 +38,39 @@ class FromWorkload(Input):
 
     workload_id: str
     path: Annotated[str, Field(max_length=4096)] = ""
+    description: str = ""
+
+
+class TokenCreate(Input):
+    validity: str = Field(default="permanent", description="1d, 7d, 30d or permanent.")
+
+
+class TokenCreated(Output):
+    id: str
+    token: str  # shown once
+    model: str
+    version: str
+    expires_at: datetime | None
+
+
+class TokenRef(Input):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SharedRead(Output):
+    model: str
+    version: str
+    size: int
+    files: int
+    expires_at: datetime | None
+
+
+class ImportCreate(TokenRef):
+    """Import as a new model (``workspace_id`` + ``name``) or a new version (``model_id``)."""
+
+    workspace_id: str | None = None
+    name: str | None = None
+    model_id: str | None = None
     description: str = ""
 
 
@@ -211,3 +244,65 @@ def delete_version(session: SessionDep, actor: CurrentActor, model_id: str, numb
 def delete_model(session: SessionDep, actor: CurrentActor, model_id: str) -> None:
     found = registry.access_model(session, actor, model_id, "model.delete_record", write=True)
     registry.do_delete_model(session, access=found)
+
+
+@router.post(
+    "/{model_id}/versions/{number}/share-tokens", response_model=TokenCreated, status_code=201
+)
+def create_share_token(
+    session: SessionDep, actor: CurrentActor, model_id: str, number: int, body: TokenCreate
+) -> TokenCreated:
+    """A share token for one version (row 47), valid 1d, 7d, 30d or permanently; shown once."""
+    found = registry.access_model(session, actor, model_id, "model.version_share_token", write=True)
+    row = registry.version(session, found.model, number)
+    token, value = sharing.do_create_token(
+        session, access=found, version=row, validity=body.validity, now=datetime.now(UTC)
+    )
+    return TokenCreated(
+        id=token.id, token=value, model=found.model.name, version=f"V{row.number}",
+        expires_at=token.expires_at,
+    )  # fmt: skip
+
+
+@router.delete("/share-tokens/{token_id}", status_code=204)
+def revoke_share_token(session: SessionDep, actor: CurrentActor, token_id: str) -> None:
+    """Revoke a token: importing with it is refused from now on."""
+    token = session.get(ModelShareToken, token_id)
+    version = session.get(ModelVersion, token.version_id) if token is not None else None
+    if token is None or version is None or token.tenant_id != actor.tenant_id:
+        raise NotFound.of("share token", token_id)
+    registry.access_model(session, actor, version.model_id, "model.version_share_token", write=True)
+    sharing.do_revoke(session, token=token, now=datetime.now(UTC))
+
+
+@router.post("/share-tokens/resolve", response_model=SharedRead)
+def resolve_share_token(session: SessionDep, actor: CurrentActor, body: TokenRef) -> SharedRead:
+    """What a token names (row 48), before importing it; expired or revoked ones are 409s."""
+    shared = sharing.resolve(session, body.token, now=datetime.now(UTC))
+    return SharedRead(
+        model=shared.model.name, version=f"V{shared.version.number}", size=shared.version.size,
+        files=shared.version.files, expires_at=shared.token.expires_at,
+    )  # fmt: skip
+
+
+@router.post("/import", response_model=VersionRead, status_code=201)
+def import_shared(session: SessionDep, actor: CurrentActor, body: ImportCreate) -> VersionRead:
+    """Import a shared version into the caller's tenant: as V1 of a new model (``workspace_id``
+    and ``name``) or as the next version of one of the caller's models (``model_id``)."""
+    shared = sharing.resolve(session, body.token, now=datetime.now(UTC))
+    if body.model_id is not None:
+        into = registry.access_model(
+            session, actor, body.model_id, "model.create_version", write=True
+        )
+    elif body.workspace_id is not None and body.name is not None:
+        model = registry.do_create_model(
+            session, actor=actor, workspace_id=body.workspace_id, name=body.name,
+            description=shared.model.description,
+        )  # fmt: skip
+        into = registry.access_model(session, actor, model.id, "model.create_version", write=True)
+    else:
+        raise ValidationFailed.field(
+            "model_id", "give model_id (a new version) or workspace_id and name (a new model)"
+        )
+    row = sharing.do_import(session, shared=shared, into=into, description=body.description)
+    return _version(row, files=True)
