@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -43,25 +44,33 @@ SECURITY_HEADERS = [
 ]
 
 
+# Routes that stream a file into storage and enforce their own limit while doing so.
+UPLOADS = re.compile(r"^/api/v1/models/[^/]+/versions/upload$")
+UPLOAD_LIMIT = 2 * 1024**3 + 1024**2  # a model file (≤ 2 GB, spec 07 §1.2), with slack
+
+
 class BodyLimit:
     """Reject bodies over ``limit`` bytes before any parsing: by Content-Length when sent,
-    else by counting streamed chunks."""
+    else by counting streamed chunks. Upload routes (``UPLOADS``) may send up to
+    ``UPLOAD_LIMIT``: they stream into storage and check their own limit."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+        self.app, self.default_limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or proxied(scope):
             await self.app(scope, receive, send)
             return
+        upload = scope.get("method") == "PUT" and UPLOADS.match(str(scope.get("path", "")))
+        limit = UPLOAD_LIMIT if upload else self.default_limit
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = self.limit + 1
-                if declared > self.limit:
-                    await self._reject(scope, send)
+                    declared = limit + 1
+                if declared > limit:
+                    await self._reject(send, limit)
                     return
         seen = 0
 
@@ -70,8 +79,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         started = False
@@ -86,10 +95,11 @@ class BodyLimit:
         except BodyTooLarge:
             # Normally the app's error handlers answer it; this catches bodies read elsewhere.
             if not started:
-                await self._reject(scope, send)
+                await self._reject(send, limit)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(too_large(self.limit).to_body()).encode()
+    @staticmethod
+    async def _reject(send: Send, limit: int) -> None:
+        body = json.dumps(too_large(limit).to_body()).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -9,95 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import Field
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
 from hangar.assets import registry, sharing
 from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Manifest, safe_path
+from hangar.assets.model_schemas import (
+    FromWorkload,
+    ImportCreate,
+    ModelCreate,
+    ModelRead,
+    SharedRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRef,
+    VersionRead,
+)
 from hangar.assets.orm import ModelShareToken, ModelVersion, RegisteredModel
 from hangar.errors import NotFound, ValidationFailed
-from hangar.tenancy.schemas import Input, Output
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
-
-
-class ModelCreate(Input):
-    workspace_id: str
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: str = ""
-
-
-class FromWorkload(Input):
-    """Save a completed training job's output, or a dev environment's home, as a version."""
-
-    workload_id: str
-    path: Annotated[str, Field(max_length=4096)] = ""
-    description: str = ""
-
-
-class TokenCreate(Input):
-    validity: str = Field(default="permanent", description="1d, 7d, 30d or permanent.")
-
-
-class TokenCreated(Output):
-    id: str
-    token: str  # shown once
-    model: str
-    version: str
-    expires_at: datetime | None
-
-
-class TokenRef(Input):
-    token: Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class SharedRead(Output):
-    model: str
-    version: str
-    size: int
-    files: int
-    expires_at: datetime | None
-
-
-class ImportCreate(TokenRef):
-    """Import as a new model (``workspace_id`` + ``name``) or a new version (``model_id``)."""
-
-    workspace_id: str | None = None
-    name: str | None = None
-    model_id: str | None = None
-    description: str = ""
-
-
-class VersionRead(Output):
-    id: str
-    number: int
-    label: str
-    description: str
-    source: str
-    source_ref: str
-    status: str
-    size: int
-    files: int
-    lineage: dict[str, Any]
-    created_by: str | None
-    created_at: datetime
-    manifest: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class ModelRead(Output):
-    id: str
-    workspace_id: str
-    name: str
-    description: str
-    created_by: str | None
-    created_at: datetime
-    versions: list[VersionRead] = Field(default_factory=list)
 
 
 def store_of(settings: SettingsDep) -> BlobStore:

@@ -18,6 +18,7 @@ from hangar.cli.commands import (
     images,
     jobs,
     members,
+    models,
     queues,
     quotas,
     settings,
@@ -59,6 +60,7 @@ app.add_typer(jobs.app, name="jobs", no_args_is_help=True)
 app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
+app.add_typer(models.app, name="model", no_args_is_help=True)
 billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)
 app.add_typer(usage.app, name="usage", no_args_is_help=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -122,9 +122,11 @@ class Transport:
         params: Params | None = None,
         json: Any = None,
         auth: bool = True,
+        content: Iterable[bytes] | None = None,
     ) -> httpx.Response:
-        """Send one request; return the response if its status is below 400."""
-        request = self._build(method, path, params=params, json=json, auth=auth)
+        """Send one request; return the response if its status is below 400. ``content``
+        streams a body (an upload) chunk by chunk."""
+        request = self._build(method, path, params=params, json=json, auth=auth, content=content)
         try:
             response = self._http.send(request)
         except httpx.HTTPError as exc:
@@ -183,13 +185,14 @@ class Transport:
 
     # --- helpers ------------------------------------------------------------------------
     def _build(
-        self, method: str, path: str, *, params: Params | None, json: Any, auth: bool
-    ) -> httpx.Request:
+        self, method: str, path: str, *, params: Params | None, json: Any, auth: bool,
+        content: Iterable[bytes] | None = None,
+    ) -> httpx.Request:  # fmt: skip
         headers = {}
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return self._http.build_request(
-            method, path, params=_query(params), json=json, headers=headers
+            method, path, params=_query(params), json=json, headers=headers, content=content
         )
 
     def _connection_error(self, exc: httpx.HTTPError) -> HangarConnectionError:
