@@ -22,6 +22,7 @@ PAGES = (
     "/devenvs",
     "/jobs",
     "/images",
+    "/models",
     "/queue",
     "/costs",
     "/users",

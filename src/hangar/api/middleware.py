@@ -45,7 +45,7 @@ SECURITY_HEADERS = [
 
 
 # Routes that stream a file into storage and enforce their own limit while doing so.
-UPLOADS = re.compile(r"^/api/v1/models/[^/]+/versions/upload$")
+UPLOADS = re.compile(r"^(/api/v1/models/[^/]+/versions/upload|/models/[^/]+/upload)$")
 UPLOAD_LIMIT = 2 * 1024**3 + 1024**2  # a model file (≤ 2 GB, spec 07 §1.2), with slack
 
 
@@ -61,7 +61,7 @@ class BodyLimit:
         if scope["type"] != "http" or proxied(scope):
             await self.app(scope, receive, send)
             return
-        upload = scope.get("method") == "PUT" and UPLOADS.match(str(scope.get("path", "")))
+        upload = scope.get("method") in ("PUT", "POST") and UPLOADS.match(str(scope["path"]))
         limit = UPLOAD_LIMIT if upload else self.default_limit
         for name, value in scope["headers"]:
             if name == b"content-length":

@@ -1,0 +1,104 @@
+"""The model registry in the console (spec 07 §1): the workspace's models with search, the
+create form, a model's page with its versions, file downloads, an upload form and the share
+dialog. Same services and matrix rows as ``/api/v1/models``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
+from hangar.assets import registry, sharing
+from hangar.assets.model_routes import CHUNK, store_of
+from hangar.tenancy.access import access_workspace
+from hangar.web.chrome import PageChrome
+from hangar.web.templating import render
+
+router = APIRouter(prefix="/models", include_in_schema=False)
+Box = Annotated[str, Form()]
+
+
+@router.get("")
+def list_page(
+    request: Request, session: SessionDep, actor: CurrentActor, chrome: PageChrome,
+    workspace_id: str = "", q: str = "",
+) -> Response:  # fmt: skip
+    ws = chrome.chosen_workspace(workspace_id, partial(access_workspace, session, actor))
+    models = registry.visible_models(session, actor, workspace_id=ws.id)
+    if q:
+        models = [m for m in models if q.lower() in m.name.lower()]
+    counts = {m.id: len(registry.versions(session, m)) for m in models}
+    context = {"chrome": chrome, "workspace": ws, "models": models, "counts": counts, "q": q}
+    return render(request, "models/list.html", context)
+
+
+@router.post("", name="model.create_page")
+def create(
+    request: Request, session: SessionDep, actor: CurrentActor, workspace_id: Box = "",
+    name: Box = "", description: Box = "",
+) -> Response:  # fmt: skip
+    model = registry.do_create_model(
+        session, actor=actor, workspace_id=workspace_id, name=name, description=description
+    )
+    response = Response(status_code=204)
+    response.headers["HX-Redirect"] = f"/models/{model.id}"
+    return response
+
+
+def _detail(
+    request: Request, session: SessionDep, actor: CurrentActor, model_id: str
+) -> dict[str, object]:
+    found = registry.access_model(session, actor, model_id, "model.get_record", write=False)
+    return {"model": found.model, "versions": registry.versions(session, found.model)}
+
+
+@router.get("/{model_id}")
+def detail_page(
+    request: Request, session: SessionDep, actor: CurrentActor, chrome: PageChrome,
+    model_id: str,
+) -> Response:  # fmt: skip
+    context = {"chrome": chrome, **_detail(request, session, actor, model_id)}
+    return render(request, "models/detail.html", context)
+
+
+@router.post("/{model_id}/upload", name="model.upload_page")
+def upload(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    model_id: str, file: Annotated[UploadFile, File()], description: Box = "",
+) -> Response:  # fmt: skip
+    """The form version of the upload: the browser's multipart file, streamed into storage."""
+    found = registry.access_model(session, actor, model_id, "model.upload_file", write=True)
+
+    def chunks() -> Iterator[bytes]:
+        while chunk := file.file.read(CHUNK):
+            yield chunk
+
+    manifest = registry.upload_manifest(
+        store_of(settings), chunks(), filename=file.filename or "model.bin", sha256=None
+    )
+    row = registry.do_add_version(
+        session, access=found, manifest=manifest, source="upload",
+        source_ref=file.filename or "", description=description,
+    )  # fmt: skip
+    context = {**_detail(request, session, actor, model_id),
+               "flash": f"Uploaded {row.files} file(s) as V{row.number}."}  # fmt: skip
+    return render(request, "models/_versions.html", context)
+
+
+@router.post("/{model_id}/versions/{number}/share", name="model.share_page")
+def share(
+    request: Request, session: SessionDep, actor: CurrentActor, model_id: str, number: int,
+    validity: Box = "permanent",
+) -> Response:  # fmt: skip
+    found = registry.access_model(session, actor, model_id, "model.version_share_token", write=True)
+    version = registry.version(session, found.model, number)
+    token, value = sharing.do_create_token(
+        session, access=found, version=version, validity=validity, now=datetime.now(UTC)
+    )
+    context = {"model": found.model, "version": version, "token": token, "value": value}
+    return render(request, "models/_token.html", context)

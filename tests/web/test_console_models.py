@@ -1,0 +1,57 @@
+"""Console: the Models pages — create, list with search, upload a version through the form
+(a multipart file larger than the 1 MiB body limit), download, and the share dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.jobs.support import quiet_hangar
+from tests.support import ADMIN_PASSWORD, Hangar
+from tests.web.console import logged_in
+from tests.web.test_console_pages import assert_no_inline_code
+
+
+@pytest.fixture
+def h(tmp_path: Path, db_url: str) -> Iterator[Hangar]:
+    with quiet_hangar(tmp_path / "home", db_url) as hangar:
+        yield hangar
+
+
+def test_create_upload_download_and_share_from_the_console(h: Hangar) -> None:
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    page = console.get("/models")
+    assert page.status_code == 200 and 'id="create-model-form"' in page.text
+    assert_no_inline_code(page.text, "/models")
+    ws = h.default_workspace()["id"]
+    made = console.htmx("POST", "/models", {"workspace_id": ws, "name": "vit-small"},
+                        form="create-model-form")  # fmt: skip
+    assert made.status_code == 204
+    model_url = made.headers["HX-Redirect"]
+    bad = console.htmx("POST", "/models", {"workspace_id": ws, "name": "vit-small"},
+                       form="create-model-form")  # fmt: skip
+    assert bad.status_code == 409 and bad.headers["HX-Retarget"] == "#create-model-form-errors"
+    listed = console.get("/models?q=vit").text
+    assert "vit-small" in listed and "No models" not in console.get("/models").text
+    assert "No models match" in console.get("/models?q=bert").text
+    weights = b"\x05" * 1_500_000  # over the 1 MiB body limit of ordinary forms
+    headers = {
+        "HX-Request": "true",
+        "X-CSRF-Token": console.csrf,
+        "HX-Trigger": "upload-model-form",
+    }
+    uploaded = console.client.post(
+        f"{model_url}/upload", files={"file": ("vit.safetensors", weights)},
+        data={"description": "first"}, headers=headers,
+    )  # fmt: skip
+    assert uploaded.status_code == 200, uploaded.text
+    assert "Uploaded 1 file(s) as V1." in uploaded.text and "vit.safetensors" in uploaded.text
+    model_id = model_url.rsplit("/", 1)[-1]
+    got = console.client.get(f"/api/v1/models/{model_id}/versions/1/files/vit.safetensors")
+    assert got.content == weights
+    detail = console.get(model_url).text
+    assert "V1" in detail and 'id="upload-model-form"' in detail
+    shared = console.htmx("POST", f"{model_url}/versions/1/share", {"validity": "7d"})
+    assert shared.status_code == 200 and '<code id="share-token">hms_' in shared.text
