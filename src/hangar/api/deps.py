@@ -21,6 +21,7 @@ from hangar.audit import context as audit_context
 from hangar.audit.context import note_workspace
 from hangar.audit.service import do_record
 from hangar.config import Settings
+from hangar.db.engine import transaction
 from hangar.errors import NotAuthenticated, PermissionDenied
 from hangar.tenancy import auth
 from hangar.tenancy.access import (
@@ -105,6 +106,19 @@ def current_actor(request: Request, session: SessionDep) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def streaming_actor(request: Request) -> Actor:
+    """The caller, authenticated in a short transaction of its own: for routes that stream a
+    large body into storage and must not hold the request's transaction (on SQLite, the
+    database's write lock) while they do. They open their own transactions around it."""
+    with transaction(app_state(request).sessions) as session:
+        actor, row = _authenticate(request, session)
+    request.state.console_session = row
+    return actor
+
+
+StreamingActor = Annotated[Actor, Depends(streaming_actor)]
 
 
 def console_session(request: Request) -> ConsoleSession | None:

@@ -15,7 +15,7 @@ import anyio.from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import registry, sharing
 from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Manifest, safe_path
@@ -31,6 +31,7 @@ from hangar.assets.model_schemas import (
     VersionRead,
 )
 from hangar.assets.orm import ModelShareToken, ModelVersion, RegisteredModel
+from hangar.db.engine import transaction
 from hangar.errors import NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
@@ -96,8 +97,7 @@ def get_model(session: SessionDep, actor: CurrentActor, model_id: str) -> ModelR
 @router.put("/{model_id}/versions/upload", response_model=VersionRead, status_code=201)
 def upload_version(
     request: Request,
-    session: SessionDep,
-    actor: CurrentActor,
+    actor: StreamingActor,
     settings: SettingsDep,
     model_id: str,
     filename: Annotated[str, Query(min_length=1, max_length=512)],
@@ -105,9 +105,7 @@ def upload_version(
     description: str = "",
 ) -> VersionRead:
     """The next version from one uploaded file (the request body, ≤ 2 GB); ``sha256``
-    verifies it. Rows 31 and 39."""
-    found = registry.access_model(session, actor, model_id, "model.upload_file", write=True)
-    registry.access_model(session, actor, model_id, "model.create_version", write=True)
+    verifies it. Rows 31 and 39. No transaction is open while the body streams."""
     safe_path(filename)
     stream = request.stream().__aiter__()
 
@@ -130,32 +128,35 @@ def upload_version(
         while (chunk := anyio.from_thread.run(next_chunk)) is not None:
             yield chunk
 
-    manifest = registry.upload_manifest(
-        store_of(settings), chunks(), filename=filename, sha256=sha256
-    )
-    row = registry.do_add_version(
-        session, access=found, manifest=manifest, source="upload", source_ref=filename,
-        description=description,
+    row = registry.add_version_from_files(
+        app_state(request).sessions, actor=actor, model_id=model_id,
+        point="model.upload_file",
+        files=lambda: registry.upload_manifest(
+            store_of(settings), chunks(), filename=filename, sha256=sha256
+        ),
+        source="upload", source_ref=filename, description=description,
     )  # fmt: skip
     return _version(row, files=True)
 
 
 @router.post("/{model_id}/versions/from-workload", response_model=VersionRead, status_code=201)
 def save_from_workload(
-    session: SessionDep, actor: CurrentActor, settings: SettingsDep, model_id: str,
+    request: Request, actor: StreamingActor, settings: SettingsDep, model_id: str,
     body: FromWorkload,
 ) -> VersionRead:  # fmt: skip
     """ "Save to model registry" (spec 07 §1.2): the next version from a completed training
     job's ``/work/output`` (or a folder in it) or a dev environment's ``/work/home``, with its
-    lineage (workload, run, path)."""
-    found = registry.access_model(session, actor, model_id, "model.create_version", write=True)
-    folder, kind, lineage = registry.workload_folder(
-        session, actor, home=settings.home, workload_id=body.workload_id, path=body.path
-    )
-    manifest = registry.folder_manifest(store_of(settings), folder)
-    row = registry.do_add_version(
-        session, access=found, manifest=manifest, source=kind, source_ref=body.workload_id,
-        description=body.description, lineage=lineage,
+    lineage (workload, run, path). The folder is read with no transaction open."""
+    sessions = app_state(request).sessions
+    with transaction(sessions) as session:
+        folder, kind, lineage = registry.workload_folder(
+            session, actor, home=settings.home, workload_id=body.workload_id, path=body.path
+        )
+    row = registry.add_version_from_files(
+        sessions, actor=actor, model_id=model_id, point="model.create_version",
+        files=lambda: registry.folder_manifest(store_of(settings), folder),
+        source=kind, source_ref=body.workload_id, description=body.description,
+        lineage=lineage,
     )  # fmt: skip
     return _version(row, files=True)
 

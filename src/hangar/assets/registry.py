@@ -10,19 +10,20 @@ storage usage (``assets.usage``) and released when the version goes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Entry, Manifest, build, safe_path
 from hangar.assets.orm import ModelVersion, RegisteredModel
 from hangar.assets.usage import do_reference, do_release
 from hangar.audit.context import note_target, note_workspace
+from hangar.db.engine import transaction
 from hangar.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from hangar.jobs.access import access_job, access_workspace_for_create
 from hangar.naming import check_n1
@@ -167,6 +168,27 @@ def do_add_version(
     session.add(row)
     session.flush()
     return row
+
+
+def add_version_from_files(
+    sessions: sessionmaker[Session],
+    *,
+    actor: Actor,
+    model_id: str,
+    point: str,
+    files: Callable[[], Manifest],
+    **fields: Any,
+) -> ModelVersion:
+    """Check ``point`` on the model, store the files (``files()``: uploads, a job's output)
+    with no transaction open — a 2 GB upload must not hold the database (on SQLite, its write
+    lock) — then add the version in a transaction of its own, checking again. Blobs of a
+    version refused at the end are left unreferenced, for ``usage.unreferenced`` to list."""
+    with transaction(sessions) as session:
+        access_model(session, actor, model_id, point, write=True)
+    manifest = files()
+    with transaction(sessions) as session:
+        access = access_model(session, actor, model_id, "model.create_version", write=True)
+        return do_add_version(session, access=access, manifest=manifest, **fields)
 
 
 def upload_manifest(

@@ -11,11 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from hangar.api.deps import CurrentActor, SessionDep, SettingsDep
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import registry, sharing
 from hangar.assets.model_routes import CHUNK, store_of
-from hangar.tenancy.access import access_workspace
+from hangar.tenancy.access import Actor, access_workspace
 from hangar.web.chrome import PageChrome
 from hangar.web.templating import render
 
@@ -50,9 +51,7 @@ def create(
     return response
 
 
-def _detail(
-    request: Request, session: SessionDep, actor: CurrentActor, model_id: str
-) -> dict[str, object]:
+def _detail(session: Session, actor: Actor, model_id: str) -> dict[str, object]:
     found = registry.access_model(session, actor, model_id, "model.get_record", write=False)
     return {"model": found.model, "versions": registry.versions(session, found.model)}
 
@@ -62,32 +61,34 @@ def detail_page(
     request: Request, session: SessionDep, actor: CurrentActor, chrome: PageChrome,
     model_id: str,
 ) -> Response:  # fmt: skip
-    context = {"chrome": chrome, **_detail(request, session, actor, model_id)}
+    context = {"chrome": chrome, **_detail(session, actor, model_id)}
     return render(request, "models/detail.html", context)
 
 
 @router.post("/{model_id}/upload", name="model.upload_page")
 def upload(
-    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
-    model_id: str, file: Annotated[UploadFile, File()], description: Box = "",
+    request: Request, actor: StreamingActor, settings: SettingsDep, model_id: str,
+    file: Annotated[UploadFile, File()], description: Box = "",
 ) -> Response:  # fmt: skip
-    """The form version of the upload: the browser's multipart file, streamed into storage."""
-    found = registry.access_model(session, actor, model_id, "model.upload_file", write=True)
+    """The form version of the upload: the browser's multipart file, copied into storage with
+    no transaction open (``registry.add_version_from_files``)."""
 
     def chunks() -> Iterator[bytes]:
         while chunk := file.file.read(CHUNK):
             yield chunk
 
-    manifest = registry.upload_manifest(
-        store_of(settings), chunks(), filename=file.filename or "model.bin", sha256=None
-    )
-    row = registry.do_add_version(
-        session, access=found, manifest=manifest, source="upload",
-        source_ref=file.filename or "", description=description,
+    sessions = app_state(request).sessions
+    row = registry.add_version_from_files(
+        sessions, actor=actor, model_id=model_id, point="model.upload_file",
+        files=lambda: registry.upload_manifest(
+            store_of(settings), chunks(), filename=file.filename or "model.bin", sha256=None
+        ),
+        source="upload", source_ref=file.filename or "", description=description,
     )  # fmt: skip
-    context = {**_detail(request, session, actor, model_id),
-               "flash": f"Uploaded {row.files} file(s) as V{row.number}."}  # fmt: skip
-    return render(request, "models/_versions.html", context)
+    with sessions() as session:
+        context = {**_detail(session, actor, model_id),
+                   "flash": f"Uploaded {row.files} file(s) as V{row.number}."}  # fmt: skip
+        return render(request, "models/_versions.html", context)
 
 
 @router.post("/{model_id}/versions/{number}/share", name="model.share_page")
