@@ -20,16 +20,12 @@ from sqlalchemy.orm import Session
 
 from hangar.billing.money import ARITHMETIC, Amount, Unit
 from hangar.billing.orm import LedgerEntry
-from hangar.billing.service import TenantPrices, tenant_prices
 from hangar.billing.settlement import (
     HOUR,
-    Segment,
     first_unsettled_hour,
-    hour_segments,
     hour_start,
-    meters,
     overlapping,
-    rate_overlap,
+    rate_hour,
 )
 from hangar.errors import HangarError
 
@@ -40,7 +36,6 @@ def unsettled(session: Session, *, tenant_id: str, now: datetime) -> dict[Unit, 
     current = hour_start(now)
     first = first_unsettled_hour(session)
     start = current if first is None else min(first, current)
-    prices = tenant_prices(session, tenant_id=tenant_id)
     totals: dict[Unit, Decimal] = defaultdict(Decimal)
     hour = start
     while hour <= current:
@@ -48,7 +43,10 @@ def unsettled(session: Session, *, tenant_id: str, now: datetime) -> dict[Unit, 
         if end <= hour:
             break
         try:
-            expected = _rated(session, tenant_id, prices, hour, end)
+            intervals = overlapping(session, start=hour, end=end)
+            expected = rate_hour(
+                session, hour=hour, end=end, intervals=intervals, tenant_id=tenant_id
+            )
         except HangarError:  # a gap in the prices: settlement stops there too
             break
         charged = {
@@ -62,34 +60,9 @@ def unsettled(session: Session, *, tenant_id: str, now: datetime) -> dict[Unit, 
                 )
             )
         }
-        for key, amount in expected.items():
+        for key, (_, line) in expected.items():
             if key not in charged:
-                totals[amount.unit] = ARITHMETIC.add(totals[amount.unit], amount.value)
+                unit = line.amount.unit
+                totals[unit] = ARITHMETIC.add(totals[unit], line.amount.value)
         hour += HOUR
     return {unit: Amount(value, unit) for unit, value in totals.items() if value}
-
-
-def _rated(
-    session: Session, tenant_id: str, prices: TenantPrices, hour: datetime, end: datetime
-) -> dict[str, Amount]:
-    """Line key → amount of the tenant's usage in ``[hour, end)``, as settlement rates it."""
-    lines: dict[str, Amount] = {}
-    segments_of: dict[str, tuple[Segment, ...]] = {}
-    for interval in overlapping(session, start=hour, end=end):
-        if interval.tenant_id != tenant_id:
-            continue
-        lo = max(interval.started_at, hour)
-        hi = end if interval.ended_at is None else min(interval.ended_at, end)
-        if hi <= lo:
-            continue
-        for meter, quantity in meters(interval):
-            if not prices.priced(meter):
-                continue
-            if meter not in segments_of:
-                segments_of[meter] = hour_segments(prices, meter, hour)
-            for line in rate_overlap(
-                segments_of[meter], interval_id=interval.id, meter=meter,
-                quantity=quantity, start=lo, end=hi, hour=hour,
-            ):  # fmt: skip
-                lines[line.key] = line.amount
-    return lines

@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -250,6 +250,38 @@ class _HourPrices:
         return self.segments[key]
 
 
+def rate_hour(
+    session: Session,
+    *,
+    hour: datetime,
+    end: datetime,
+    intervals: Iterable[IntervalRow],
+    tenant_id: str | None = None,
+) -> dict[str, tuple[IntervalRow, Line]]:
+    """Line key → (interval, line) of the usage in ``[hour, end)`` (``end`` at most the hour's
+    end: a partial hour for the figure between settlements), of every tenant or one."""
+    prices = _HourPrices(session, hour)
+    amounts: dict[tuple[str, Decimal, int], Amount] = {}
+    expected: dict[str, tuple[IntervalRow, Line]] = {}
+    for interval in intervals:
+        if tenant_id is not None and interval.tenant_id != tenant_id:
+            continue
+        start = max(interval.started_at, hour)
+        stop = end if interval.ended_at is None else min(interval.ended_at, end)
+        if stop <= start:
+            continue
+        for meter, quantity in meters(interval):
+            segments = prices.of(interval.tenant_id, meter)
+            if segments is None:
+                continue
+            for line in rate_overlap(
+                segments, interval_id=interval.id, meter=meter, quantity=quantity,
+                start=start, end=stop, hour=hour, amounts=amounts,
+            ):  # fmt: skip
+                expected[line.key] = (interval, line)
+    return expected
+
+
 def settle_hour(
     session: Session,
     *,
@@ -269,26 +301,10 @@ def settle_hour(
     busy cluster holds thousands of lines, and ORM objects would cost more than the rating.
     """
     end = hour + HOUR
-    expected: dict[str, tuple[IntervalRow, Line]] = {}
-    prices = _HourPrices(session, hour)
-    amounts: dict[tuple[str, Decimal, int], Amount] = {}
     created = utcnow()
     if intervals is None:
         intervals = overlapping(session, start=hour, end=end)
-    for interval in intervals:
-        start = max(interval.started_at, hour)
-        stop = end if interval.ended_at is None else min(interval.ended_at, end)
-        if stop <= start:
-            continue
-        for meter, quantity in meters(interval):
-            segments = prices.of(interval.tenant_id, meter)
-            if segments is None:
-                continue
-            for line in rate_overlap(
-                segments, interval_id=interval.id, meter=meter, quantity=quantity,
-                start=start, end=stop, hour=hour, amounts=amounts,
-            ):  # fmt: skip
-                expected[line.key] = (interval, line)
+    expected = rate_hour(session, hour=hour, end=end, intervals=intervals)
     existing = {
         key: (kind, Decimal(amount))
         for key, kind, amount in session.execute(
