@@ -23,14 +23,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hangar.billing.caps import plan_caps
 from hangar.billing.catalog import DEFAULT_CATALOG, Catalog
 from hangar.billing.money import Unit, format_decimal
-from hangar.billing.orm import BillingPolicy, LedgerEntry
-from hangar.billing.service import wallet_balances
+from hangar.billing.orm import BillingPolicy
+from hangar.billing.service import ledger_totals, wallet_balances
 from hangar.errors import Conflict
 from hangar.scheduling.model import Request
 
@@ -38,15 +37,11 @@ EXHAUSTED_ACTIONS = ("stop", "arrears")
 
 
 def currency_balance(session: Session, *, tenant_id: str, unit: Unit) -> Decimal:
-    """Credits minus charges on the ledger in ``unit`` (a credit line is negative)."""
-    total = Decimal(0)
-    for (amount,) in session.execute(
-        select(LedgerEntry.amount).where(
-            LedgerEntry.tenant_id == tenant_id, LedgerEntry.unit == unit.value
-        )
-    ):
-        total -= Decimal(amount)
-    return total
+    """Credits minus charges on the ledger in ``unit`` (``service.ledger_totals``)."""
+    for line in ledger_totals(session, tenant_id=tenant_id):
+        if line.unit is unit:
+            return line.credited.value - line.charged.value
+    return Decimal(0)
 
 
 def check_can_start(
