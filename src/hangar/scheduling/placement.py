@@ -41,6 +41,7 @@ from hangar.scheduling.placement_types import (
     SliceGrant,
     Unplaceable,
     check_strategy,
+    ranks_on_empty,
 )
 from hangar.scheduling.resources import Resources, fmt_cpu, fmt_mem
 
@@ -449,7 +450,7 @@ class PlacementIndex:
     def _never_reason(self, request: Request) -> str | None:
         if not self._all:
             return None  # nodes may still be discovered: wait, do not reject
-        fits = [(_ranks_on_empty(n, request), count) for n, count in self._shapes]
+        fits = [(ranks_on_empty(n, request), count) for n, count in self._shapes]
         total = sum((min(1, f) if request.distinct_nodes else f) * c for f, c in fits)
         if total >= request.nodes:
             return None
@@ -514,35 +515,6 @@ def _rank_text(request: Request) -> str:
         cpu_mem = Resources(request.per_node.cpu_millicores, request.per_node.mem_bytes)
         one = f"{v.count} × {v.vram_gib} GiB {v.model} vGPU, {cpu_mem.describe()}"
     return one
-
-
-def _ranks_on_empty(n: Node, request: Request) -> int:
-    """How many ranks of ``request`` one empty ``n`` would hold (faulty cards included)."""
-    per = request.per_node
-    limits: list[int] = []
-    if per.cpu_millicores:
-        limits.append(n.cpu_millicores // per.cpu_millicores)
-    if per.mem_bytes:
-        limits.append(n.mem_bytes // per.mem_bytes)
-    if request.vgpu is not None:
-        v = request.vgpu
-        slots = 0
-        for d in n.devices:
-            if d.model == v.model:
-                s = d.vram_gib // v.vram_gib
-                if v.compute_percent:
-                    s = min(s, 100 // v.compute_percent)
-                slots += s
-        limits.append(slots // v.count)
-    elif per.gpus:
-        counts: dict[str, int] = {}
-        for d in n.devices:
-            counts[d.model] = counts.get(d.model, 0) + 1
-        if per.gpu_model is not None:
-            limits.append(counts.get(per.gpu_model, 0) // per.gpus)
-        else:
-            limits.append(sum(c // per.gpus for c in counts.values()))
-    return min(limits) if limits else request.nodes
 
 
 def place(

@@ -1,9 +1,12 @@
 """The values placement takes and gives: nodes and their devices, placements, the reasons
-for none, and the placement strategies. The index that decides is ``placement``."""
+for none, the placement strategies, and what one empty node could hold. The index that
+decides is ``placement``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from hangar.scheduling.model import Request
 
 BEST_FIT = "best_fit"
 FIRST_FIT = "first_fit"
@@ -87,6 +90,35 @@ class Unplaceable:
     never: bool = False
 
 
+def ranks_on_empty(n: Node, request: Request) -> int:
+    """How many ranks of ``request`` one empty ``n`` would hold (faulty cards included)."""
+    per = request.per_node
+    limits: list[int] = []
+    if per.cpu_millicores:
+        limits.append(n.cpu_millicores // per.cpu_millicores)
+    if per.mem_bytes:
+        limits.append(n.mem_bytes // per.mem_bytes)
+    if request.vgpu is not None:
+        v = request.vgpu
+        slots = 0
+        for d in n.devices:
+            if d.model == v.model:
+                s = d.vram_gib // v.vram_gib
+                if v.compute_percent:
+                    s = min(s, 100 // v.compute_percent)
+                slots += s
+        limits.append(slots // v.count)
+    elif per.gpus:
+        counts: dict[str, int] = {}
+        for d in n.devices:
+            counts[d.model] = counts.get(d.model, 0) + 1
+        if per.gpu_model is not None:
+            limits.append(counts.get(per.gpu_model, 0) // per.gpus)
+        else:
+            limits.append(sum(c // per.gpus for c in counts.values()))
+    return min(limits) if limits else request.nodes
+
+
 __all__ = [
     "BEST_FIT",
     "FIRST_FIT",
@@ -98,4 +130,5 @@ __all__ = [
     "SliceGrant",
     "Unplaceable",
     "check_strategy",
+    "ranks_on_empty",
 ]
