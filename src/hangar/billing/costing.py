@@ -35,7 +35,6 @@ from hangar.billing.costing_model import (
     KEPT_ALIVE,
     KINDS,
     SCOPES,
-    STOPPABLE,
     CostItem,
     CostScope,
     CostView,
@@ -66,6 +65,7 @@ from hangar.tenancy.matrix import BY_KEY, Role
 from hangar.tenancy.workspaces import list_workspaces, roles_by_workspace
 from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import UsageInterval, Workload
+from hangar.workloads.service import STOPPABLE
 
 
 def access_scope(session: Session, actor: Actor, *, scope: str, workspace: str | None) -> CostScope:

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 
 from hangar.billing.money import Amount, Unit
 from hangar.tenancy.orm import User, Workspace
-from hangar.workloads.lifecycle import BY_NAME
 
 Scope = Literal["me", "workspace", "tenant"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 KEPT_ALIVE = "keep alive"  # DevEnvironment.last_activity_source after "keep alive"
-STOPPABLE = BY_NAME["stop"].sources | BY_NAME["stop_running"].sources
 HOURS_PER_DAY = Decimal(24)
 
 

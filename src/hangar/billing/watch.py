@@ -33,9 +33,9 @@ from hangar.billing.orm import BillingAlert, BillingPolicy, WalletEventRow
 from hangar.billing.service import load_wallet
 from hangar.billing.subscriptions import Wallet, advance, balance
 from hangar.db.engine import transaction
-from hangar.workloads.lifecycle import BY_NAME, TERMINAL, State
+from hangar.workloads.lifecycle import TERMINAL, State
 from hangar.workloads.orm import Workload
-from hangar.workloads.service import current_run, do_transition
+from hangar.workloads.service import STOPPABLE, do_stop
 
 log = logging.getLogger("hangar.billing")
 
@@ -81,15 +81,9 @@ def _stop_all(session: Session, *, tenant_id: str, reason: str, now: datetime) -
             Workload.state.not_in([s.value for s in TERMINAL | {State.STOPPING}]),
         )
     ):
-        state = State(workload.state)
-        message = f"stopped by billing: {reason}"
-        if state in BY_NAME["stop_running"].sources:
-            run = current_run(session, workload)
-            do_transition(session, workload, "stop_running", run=run, message=message, now=now)
-        elif state in BY_NAME["stop"].sources:
-            do_transition(session, workload, "stop", message=message, now=now)
-        else:
+        if State(workload.state) not in STOPPABLE:
             continue
+        do_stop(session, workload, message=f"stopped by billing: {reason}", now=now)
         stopped += 1
     return stopped
 

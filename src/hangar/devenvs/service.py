@@ -38,9 +38,10 @@ from hangar.jobs.service import run_handles
 from hangar.jobs.submission import check_admissible, check_pool, check_resources, pool_of
 from hangar.resources.types import WorkloadType
 from hangar.tenancy.access import Actor
-from hangar.workloads.lifecycle import BY_NAME, TERMINAL, State, transition
+from hangar.workloads.lifecycle import TERMINAL, State, transition
 from hangar.workloads.orm import Workload
-from hangar.workloads.service import current_run, do_note, do_transition
+from hangar.workloads.service import do_note, do_transition
+from hangar.workloads.service import do_stop as stop_workload
 
 KIND = "ide"
 #: Spec 03 §1.9: only images with this tag support SSH (the preset image has it).
@@ -276,12 +277,7 @@ def do_stop(session: Session, *, workload: Workload, who: str, reason: str = "")
             f"dev environment '{workload.name}' is already stopping",
             fields={"state": state.value},
         )
-    if state in BY_NAME["stop_running"].sources:
-        do_transition(
-            session, workload, "stop_running", run=current_run(session, workload), message=message
-        )
-    else:
-        do_transition(session, workload, "stop", message=message)
+    stop_workload(session, workload, message=message)
     return workload
 
 

@@ -29,10 +29,11 @@ from hangar.jobs.submission import (
     pool_of,
 )
 from hangar.tenancy.access import Actor
-from hangar.workloads.lifecycle import BY_NAME, State, transition
+from hangar.workloads.lifecycle import State, transition
 from hangar.workloads.orm import Run, RunNode, Workload
 from hangar.workloads.requests import request_of
-from hangar.workloads.service import current_run, do_note, do_transition
+from hangar.workloads.service import do_note, do_transition
+from hangar.workloads.service import do_stop as stop_workload
 
 Source = Literal["api", "console", "cli"]
 COPY_SUFFIX = "-copy"
@@ -75,12 +76,9 @@ def do_stop(session: Session, *, access: JobAccess) -> Workload:
     """Stop a job: at once while it waits; through the reconciler once it holds resources."""
     job = access.job
     note_target("training", job.id, job.name, state=job.state)
-    state = State(job.state)
-    message = f"stopped by {access.actor.user.username}"
-    if state in BY_NAME["stop_running"].sources:
-        do_transition(session, job, "stop_running", run=current_run(session, job), message=message)
-    else:
-        do_transition(session, job, "stop", message=message)  # 409 unless it is waiting
+    stop_workload(
+        session, job, message=f"stopped by {access.actor.user.username}"
+    )  # 409 unless it is waiting or running
     return job
 
 

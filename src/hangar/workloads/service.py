@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hangar.backends.state import RunHandle
 from hangar.db.base import utcnow
-from hangar.workloads.lifecycle import Rule, State, transition
+from hangar.workloads.lifecycle import BY_NAME, Rule, State, transition
 from hangar.workloads.orm import Run, RunNode, UsageInterval, Workload, WorkloadEvent
 
 
@@ -51,6 +51,21 @@ def do_transition(
         )
     )
     return rule
+
+
+STOPPABLE = BY_NAME["stop"].sources | BY_NAME["stop_running"].sources
+
+
+def do_stop(
+    session: Session, workload: Workload, *, message: str, now: datetime | None = None
+) -> None:
+    """Stop a workload: at once while it waits, through the reconciler once it holds
+    resources (``stop_running``). A state that cannot stop is a 409 from ``transition``."""
+    if State(workload.state) in BY_NAME["stop_running"].sources:
+        run = current_run(session, workload)
+        do_transition(session, workload, "stop_running", run=run, message=message, now=now)
+    else:
+        do_transition(session, workload, "stop", message=message, now=now)
 
 
 def do_note(

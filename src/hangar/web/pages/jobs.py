@@ -32,13 +32,13 @@ from hangar.tenancy.orm import Workspace
 from hangar.web.chrome import Chrome, PageChrome
 from hangar.web.pages.job_form import JobForm, form_of
 from hangar.web.templating import render
-from hangar.workloads.lifecycle import BY_NAME, State
+from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import Workload
+from hangar.workloads.service import STOPPABLE
 
 router = APIRouter(prefix="/jobs", include_in_schema=False)
 Box = Annotated[str, Form()]
 STATES = list(State)
-STOPPABLE = BY_NAME["stop"].sources | BY_NAME["stop_running"].sources
 ACTIONS = {"stop": "training.stop", "restart": "training.start", "copy": "training.copy",
            "delete": "training.delete"}  # fmt: skip
 
