@@ -43,7 +43,7 @@ def unsettled(session: Session, *, tenant_id: str, now: datetime) -> dict[Unit, 
         if end <= hour:
             break
         try:
-            intervals = overlapping(session, start=hour, end=end)
+            intervals = overlapping(session, start=hour, end=end, tenant_id=tenant_id)
             expected = rate_hour(
                 session, hour=hour, end=end, intervals=intervals, tenant_id=tenant_id
             )

@@ -351,14 +351,19 @@ class IntervalRow(Protocol):
     ended_at: datetime | None
 
 
-def overlapping(session: Session, *, start: datetime, end: datetime) -> list[IntervalRow]:
-    """The usage intervals overlapping ``[start, end)``, as rows of the columns settled."""
-    return [cast(IntervalRow, row) for row in session.execute(_overlapping_rows(start, end))]
+def overlapping(
+    session: Session, *, start: datetime, end: datetime, tenant_id: str | None = None
+) -> list[IntervalRow]:
+    """The usage intervals overlapping ``[start, end)`` (of one tenant, or all), as rows of
+    the columns settled."""
+    return [
+        cast(IntervalRow, row) for row in session.execute(_overlapping_rows(start, end, tenant_id))
+    ]
 
 
-def _overlapping_rows(start: datetime, end: datetime) -> Executable:
+def _overlapping_rows(start: datetime, end: datetime, tenant_id: str | None) -> Executable:
     u = UsageInterval
-    return (
+    query = (
         select(
             u.id,
             u.tenant_id,
@@ -376,6 +381,7 @@ def _overlapping_rows(start: datetime, end: datetime) -> Executable:
         .where(u.started_at < end, or_(u.ended_at.is_(None), u.ended_at > start))
         .order_by(u.tenant_id, u.started_at, u.id)
     )
+    return query if tenant_id is None else query.where(u.tenant_id == tenant_id)
 
 
 def _compute_entry(interval: IntervalRow, line: Line, created: datetime) -> dict[str, object]:
