@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hangar.app import build_state, create_app
 from hangar.backends.local.backend import LocalBackend
 from hangar.db.engine import transaction
 from hangar.tenancy.orm import ApiToken, User
 from hangar.workloads.orm import Run, RunNode, UsageInterval, Workload, WorkloadEvent
 from hangar.workloads.reconciler import RunReconciler
 from hangar.workloads.service import do_start_run, do_transition
+from tests import support
 from tests.backends.support import make_backend
 from tests.support import Hangar
 
@@ -29,6 +32,19 @@ TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 @pytest.fixture
 def backend(tmp_path: Path) -> LocalBackend:
     return make_backend(tmp_path / "backend", sandbox="off")
+
+
+@pytest.fixture
+def hangar(tmp_path: Path, db_url: str, backend: LocalBackend) -> Iterator[Hangar]:
+    """A Hangar whose own workload loop uses the test's backend. Its reconciler runs beside
+    the test's one (leases keep them apart); with a backend of its own it would poll these
+    runs in the wrong directory, find nothing and call them LOST."""
+    settings = support.test_settings(tmp_path / "home", db_url)
+    state, _first = build_state(settings)
+    state.backend = backend
+    app = create_app(settings, state)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield Hangar(settings=settings, state=state, app=app, client=client)
 
 
 @pytest.fixture
