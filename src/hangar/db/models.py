@@ -1,5 +1,6 @@
 """Imports every ORM module so ``Base.metadata`` is complete (Alembic and tests use this)."""
 
+from hangar.assets import dataset_orm
 from hangar.assets import orm as assets_orm
 from hangar.audit import orm as audit_orm
 from hangar.billing import orm as billing_orm
@@ -13,6 +14,7 @@ from hangar.workloads import orm as workloads_orm
 __all__ = [
     "Base",
     "assets_orm",
+    "dataset_orm",
     "audit_orm",
     "billing_orm",
     "devenvs_orm",
