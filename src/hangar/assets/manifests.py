@@ -59,14 +59,14 @@ class Manifest:
         )  # fmt: skip
 
 
-def safe_path(raw: str) -> str:
+def safe_path(raw: str, *, field: str = "path") -> str:
     """``raw`` as a normalised relative POSIX path, or a 422 naming what is wrong with it."""
     path = PurePosixPath(raw.replace("\\", "/"))
     if not raw or path.is_absolute() or raw.startswith("/"):
-        raise ValidationFailed.field("path", f"{raw!r} must be a relative path")
+        raise ValidationFailed.field(field, f"{raw!r} must be a relative path")
     parts = [p for p in path.parts if p not in ("", ".")]
     if not parts or ".." in parts:
-        raise ValidationFailed.field("path", f"{raw!r} must not contain '..' or be empty")
+        raise ValidationFailed.field(field, f"{raw!r} must not contain '..' or be empty")
     return "/".join(parts)
 
 

@@ -62,5 +62,14 @@ CAPABILITIES: tuple[Capability, ...] = (
         _ALL,
     ),
     Capability("quota.manage", "Create resource quotas and queues; manage all of them", _ADMINS),
+    Capability("storage.view", "List the tenant's registered external storages", _ALL),
+    Capability(
+        "storage.manage", "Register and remove external storages of the tenant's clusters", _ADMINS
+    ),
+    Capability(
+        "dataset.confidential",
+        "Configure confidential datasets (spec 01 §1.1: admin users only)",
+        _ADMINS,
+    ),
 )
 CAPABILITY: dict[str, Capability] = {c.key: c for c in CAPABILITIES}
