@@ -22,6 +22,9 @@ from hangar.api import errors
 from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
+from hangar.assets.annotated import do_recover_imports, sweep_staging
+from hangar.assets.dataset_routes import router as dataset_routes
+from hangar.assets.dataset_routes import storage_router
 from hangar.assets.model_routes import router as model_routes
 from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
@@ -85,6 +88,9 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
         # are recorded now; a level already recorded adds nothing.
         for tenant_id in session.scalars(select(Tenant.id)):
             record_allocations(session, tenant_id=tenant_id, reason="startup")
+        # Dataset imports a killed server left half-way can be imported again.
+        do_recover_imports(session)
+    sweep_staging(settings.home)
     sync_local_inventory(state)
     return state, first
 
@@ -236,7 +242,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
-        simulation_routes, model_routes,
+        simulation_routes, model_routes, dataset_routes, storage_router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -19,9 +19,9 @@ PROBE = """
 echo "home=$HOME cwd=$(pwd)"
 echo result > /work/output/result.txt && echo wrote-output
 echo note > /work/home/note.txt && echo wrote-home
-cat /work/mount/datasets/corpus/data.txt
+cat /work/mount/dataset/corpus/data.txt
 cat /work/share/team-a/shared.txt
-(echo x > /work/mount/datasets/corpus/new.txt) 2>/dev/null && echo dataset-WRITABLE || echo dataset-readonly
+(echo x > /work/mount/dataset/corpus/new.txt) 2>/dev/null && echo dataset-WRITABLE || echo dataset-readonly
 (echo x > /work/mount/code/proj/new.txt) 2>/dev/null && echo code-writable || echo code-READONLY
 (echo x > /work/stray.txt) 2>/dev/null && echo work-root-WRITABLE || echo work-root-readonly
 (echo x > /usr/stray.txt) 2>/dev/null && echo usr-WRITABLE || echo usr-readonly
@@ -59,7 +59,7 @@ def probe_spec(tmp_path: Path, world: dict[str, Path], **overrides: Any) -> RunS
         command,
         share_dir=world["share"],
         mounts=(
-            Mount(kind=MountKind.DATASETS, name="corpus", host_path=world["dataset"]),
+            Mount(kind=MountKind.DATASET, name="corpus", host_path=world["dataset"]),
             Mount(kind=MountKind.CODE, name="proj", host_path=world["code"], read_only=False),
         ),
         **overrides,

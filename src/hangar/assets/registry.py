@@ -255,5 +255,9 @@ def workload_folder(
         "workload_id": workload.id, "workload_name": workload.name, "kind": workload.kind,
         "run_id": run.id if run else None, "run_number": run.number if run else None,
         "path": path or "",
+        "mounts": [
+            {k: m.get(k) for k in ("kind", "asset_id", "asset_name", "version")}
+            for m in (workload.spec or {}).get("mounts") or ()
+        ],
     }  # fmt: skip
     return folder, workload.kind, lineage

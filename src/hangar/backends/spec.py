@@ -41,8 +41,8 @@ OVERLAY_ROOTS = (PurePosixPath("/etc"), PurePosixPath("/run"))
 class MountKind(StrEnum):
     """The three mount families of the filesystem contract: ``/work/mount/<kind>/<name>``."""
 
-    DATASETS = "datasets"
-    MODELS = "models"
+    DATASET = "dataset"
+    MODEL = "model"
     CODE = "code"
 
 

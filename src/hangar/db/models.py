@@ -14,9 +14,9 @@ from hangar.workloads import orm as workloads_orm
 __all__ = [
     "Base",
     "assets_orm",
-    "dataset_orm",
     "audit_orm",
     "billing_orm",
+    "dataset_orm",
     "devenvs_orm",
     "images_orm",
     "resources_orm",

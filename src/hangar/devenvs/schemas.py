@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
+from hangar.assets.dataset_schemas import MountRequest
 from hangar.jobs.schemas import (
     EventRead,
     Input,
@@ -55,6 +56,7 @@ class DevEnvCreate(Input):
     idle_minutes: Annotated[int | None, Field(ge=5, le=IDLE_MINUTES_MAX)] = None
     stop_at: StopAt = None
     start: bool = Field(default=False, description="Start it right after creating it.")
+    mounts: Annotated[list[MountRequest], Field(max_length=20)] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod

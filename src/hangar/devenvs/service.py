@@ -20,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hangar.assets import mounts
 from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
 from hangar.config import Settings
@@ -159,6 +160,11 @@ def do_create(
         "restart": RestartPolicy().model_dump(), "image": image.id, "cache": True,
         "ide": data.ide,
     }  # fmt: skip
+    if data.mounts:
+        requests = [m.model_dump() for m in data.mounts]
+        spec["mount_requests"] = requests
+        spec["mounts"] = mounts.resolve(session, actor, home=settings.home, workload_kind=KIND,
+                                        requests=requests)  # fmt: skip
     check_admissible(session, pool=pool, ws=ws, spec=spec, workload_type=IDE)
     now = utcnow()
     workload = Workload(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from hangar.assets.dataset_schemas import MountRead
 from hangar.db.base import utcnow
 from hangar.jobs.schemas import (
     EventRead,
@@ -174,6 +175,7 @@ def detail(session: Session, job: Workload) -> JobRead:
         spec_display=node_display(spec["resources"]),
         request={k: int(v) for k, v in (spec.get("request") or {}).items()},
         restart=RestartPolicy.model_validate(spec.get("restart") or {}),
+        mounts=MountRead.of_spec(spec),
         runs=[_run(r, nodes[r.id], usage[r.id], now) for r in runs],
         events=[EventRead.model_validate(e) for e in reversed(events)],
     )  # fmt: skip

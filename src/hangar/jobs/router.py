@@ -68,7 +68,8 @@ def create_job(
     source: SourceQuery = "api",
 ) -> JobRead:
     """Submit a job; it waits as SUBMITTED until the scheduler queues and admits it."""
-    job = service.do_create_job(session, actor=actor, data=body, source=source)
+    home = app_state(request).settings.home
+    job = service.do_create_job(session, actor=actor, data=body, home=home, source=source)
     background.add_task(app_state(request).wake_scheduler)  # after the commit
     return reads.detail(session, job)
 
@@ -155,7 +156,10 @@ def copy_job(
     source: SourceQuery = "api",
 ) -> JobRead:
     """A new job with the same configuration and inputs, named ``<name>-copy`` by default."""
-    made = service.do_copy(session, access=gate, data=body or JobCopy(), source=source)
+    made = service.do_copy(
+        session, access=gate, data=body or JobCopy(), home=app_state(request).settings.home,
+        source=source,
+    )  # fmt: skip
     background.add_task(app_state(request).wake_scheduler)
     return reads.detail(session, made)
 

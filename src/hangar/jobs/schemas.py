@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hangar.assets.dataset_schemas import MountRead, MountRequest
 from hangar.errors import ValidationFailed
 from hangar.naming import check_n1
 from hangar.resources.schemas import SpecRead, Usage
@@ -106,6 +107,7 @@ class TrainingJobCreate(Input):
     image: Annotated[str | None, Field(max_length=256)] = None
     env: Annotated[dict[str, Annotated[str, Field(max_length=4096)]], Field(max_length=100)] = {}
     restart: RestartPolicy = RestartPolicy()
+    mounts: Annotated[list[MountRequest], Field(max_length=20)] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -289,6 +291,7 @@ class JobRead(JobSummary):
     spec_display: str
     request: dict[str, int]
     restart: RestartPolicy
+    mounts: list[MountRead] = Field(default_factory=list)
     runs: list[RunRead] = Field(default_factory=list)
     events: list[EventRead] = Field(default_factory=list)
 

@@ -8,11 +8,13 @@ to a backend: deleting returns the run handles whose logs the caller forgets aft
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hangar.assets import mounts
 from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
 from hangar.db.base import utcnow
@@ -40,8 +42,9 @@ COPY_SUFFIX = "-copy"
 
 
 def do_create_job(
-    session: Session, *, actor: Actor, data: TrainingJobCreate, source: Source = "api"
-) -> Workload:
+    session: Session, *, actor: Actor, data: TrainingJobCreate, home: Path,
+    source: Source = "api",
+) -> Workload:  # fmt: skip
     """Validate and submit a job: a SUBMITTED workload the scheduler picks up."""
     note_target("training", "", data.name)
     ws = access_workspace_for_create(session, actor, data.workspace_id)
@@ -50,6 +53,11 @@ def do_create_job(
     if data.image:  # a custom image's layers are shown at /work/image/<i>, on PYTHONPATH
         image = images.resolve(session, actor, data.image)
         spec["image_layers"] = [str(p) for p in images.layer_paths(session, image)]
+    if data.mounts:
+        requests = [m.model_dump() for m in data.mounts]
+        spec["mount_requests"] = requests
+        spec["mounts"] = mounts.resolve(session, actor, home=home, workload_kind="training",
+                                        requests=requests)  # fmt: skip
     check_admissible(session, pool=pool, ws=ws, spec=spec)
     now = utcnow()
     job = Workload(
@@ -130,17 +138,18 @@ def copy_input(job: Workload) -> TrainingJobCreate:
         procs_per_node=int(spec.get("procs_per_node") or 1), resources=resources,
         quota_id=job.quota_id, queue_id=job.queue_id, image=spec.get("image"),
         env=dict(spec.get("env") or {}), restart=spec.get("restart") or {},
+        mounts=spec.get("mount_requests") or [],
     )  # fmt: skip
 
 
 def do_copy(
-    session: Session, *, access: JobAccess, data: JobCopy, source: Source = "api"
+    session: Session, *, access: JobAccess, data: JobCopy, home: Path, source: Source = "api"
 ) -> Workload:
     """A new job with the same configuration and inputs; name and description may change."""
     base = copy_input(access.job)
     changes = {k: v for k, v in data.model_dump().items() if v is not None}
     made = TrainingJobCreate.model_validate({**base.model_dump(), **changes})
-    return do_create_job(session, actor=access.actor, data=made, source=source)
+    return do_create_job(session, actor=access.actor, data=made, home=home, source=source)
 
 
 def run_handles(session: Session, workload: Workload) -> list[RunHandle]:

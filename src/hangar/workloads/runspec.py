@@ -12,6 +12,9 @@ launcher (e.g. a dev environment's IDE plan); they join the user's ``env``.
 ``spec["image_layers"]`` lists the host directories of the workload's image layers and
 ``spec["software"]`` gives a dev environment its software layer, ``devenvs/<id>/software``
 (see :mod:`hangar.images.layers`).
+``spec["mounts"]`` lists the assets shown at ``/work/mount/<kind>/<name>`` (resolved at
+submit by :mod:`hangar.assets.mounts`); with a confidential dataset among them the run has no
+network and its home and output are folders of the confidential output dataset.
 ``spec["sandbox"]`` (``capabilities``, ``empty_dirs``, ``overlays``: target → host path) is
 what the platform asks the sandbox to add for a daemon of the kind (a dev environment's
 sshd); users never set it. It becomes :class:`RunSpec`'s fields of the same names.
@@ -23,7 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hangar.backends.spec import DeviceGrant, NodePlacement, NodeResources, RunSpec, VGpuSlice
+from hangar.backends.spec import (
+    DeviceGrant,
+    Mount,
+    MountKind,
+    NodePlacement,
+    NodeResources,
+    RunSpec,
+    VGpuSlice,
+)
 from hangar.images.layers import software_host_dir
 from hangar.scheduling.resources import GIB
 from hangar.workloads.orm import Run, RunNode, Workload
@@ -39,8 +50,16 @@ def attempt_id(run: Run) -> str:
 class HostDirs:
     home: Path
     output: Path
-    share: Path
+    share: Path | None
     cache: Path
+
+
+def confidential_output(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The confidential output mount of a workload that mounts a confidential dataset."""
+    mounted = spec.get("mounts") or []
+    if not any(m.get("confidential") for m in mounted):
+        return None
+    return next((m for m in mounted if m.get("confidential_output")), None)
 
 
 def host_dirs(home: Path, workload: Workload) -> HostDirs:
@@ -73,6 +92,17 @@ def build_run_spec(
     res = spec["resources"]
     dirs = host_dirs(home, workload)
     sandbox: dict[str, Any] = spec.get("sandbox") or {}
+    mounted = tuple(
+        Mount(kind=MountKind(m["kind"]), name=m["name"], host_path=Path(m["host_path"]),
+              read_only=bool(m.get("read_only", True)))
+        for m in spec.get("mounts") or ()
+    )  # fmt: skip
+    sealed = confidential_output(spec)
+    if sealed is not None:
+        # Spec 07 §2.2: what a workload with confidential data writes stays in the
+        # confidential output dataset, /work/output and /work/home included; no network.
+        out = Path(sealed["host_path"]) / "workloads" / workload.id
+        dirs = HostDirs(home=out / "home", output=out / "output", share=None, cache=dirs.cache)
     return RunSpec(
         run_id=attempt_id(run),
         workload_id=workload.id,
@@ -94,6 +124,8 @@ def build_run_spec(
         overlays={str(t): Path(h) for t, h in dict(sandbox.get("overlays", {})).items()},
         image_layers=tuple(Path(p) for p in spec.get("image_layers", ())),
         software_dir=software_host_dir(home, workload.id) if spec.get("software") else None,
+        mounts=mounted,
+        network_isolated=sealed is not None,
     )
 
 

@@ -6,7 +6,7 @@
 ``/work/output/checkpoints``       ``HANGAR_CHECKPOINT_DIR``   read-write
 ``/work/cache``                    per-environment cache       read-write
 ``/work/share/<workspace>``        the workspace's share       read-write
-``/work/mount/<kind>/<name>``      datasets, models, code      read-only unless the mount says so
+``/work/mount/<kind>/<name>``      dataset, model, code        read-only unless the mount says so
 ``/work/image/<i>``                image layers, newest first  read-only
 ``/work/software``                 a dev environment's layer   read-write
 =================================  ==========================  ==========

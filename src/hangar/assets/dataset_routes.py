@@ -1,0 +1,482 @@
+"""Datasets API: ``/api/v1/datasets`` (basic and annotated) and ``/api/v1/storages``.
+
+Imports arrive as multipart uploads (a folder's files, or one archive) or as a link to an
+archive; they are staged on disk, unpacked safely (``assets.archives``), parsed by the
+dataset's template and stored with no database transaction open.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
+from hangar.assets import annotated, archives, datasets, mounts, storages, templates
+from hangar.assets.blobs import BlobStore
+from hangar.assets.dataset_orm import Dataset, DatasetRecord, DatasetVersion, ExternalStorage
+from hangar.assets.dataset_schemas import (
+    AnnotatedCreate,
+    BasicCreate,
+    CopyCreate,
+    DatasetRead,
+    DatasetUpdate,
+    LinkImport,
+    RecordRead,
+    RecordUpdate,
+    StorageCreate,
+    StorageRead,
+    TemplateRead,
+    VersionCreate,
+    VersionRead,
+)
+from hangar.assets.manifests import Manifest, safe_path
+from hangar.assets.model_routes import BlobResponse
+from hangar.db.engine import transaction
+from hangar.errors import NotFound, ValidationFailed
+from hangar.tenancy.access import Actor
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+storage_router = APIRouter(prefix="/api/v1/storages", tags=["storages"])
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+def store_of(settings: SettingsDep) -> BlobStore:
+    return BlobStore(settings.home / "blobs")
+
+
+# --- storages --------------------------------------------------------------------------------
+
+
+def _storage(row: ExternalStorage) -> StorageRead:
+    return StorageRead(id=row.id, cluster_id=row.cluster_id, name=row.name, kind=row.kind,
+                       root=row.root, created_at=row.created_at)  # fmt: skip
+
+
+@storage_router.post("", response_model=StorageRead, status_code=201)
+def register_storage(session: SessionDep, actor: CurrentActor, body: StorageCreate) -> StorageRead:
+    row = storages.do_register(session, actor=actor, cluster_id=body.cluster_id, name=body.name,
+                               kind=body.kind, root=body.root)  # fmt: skip
+    return _storage(row)
+
+
+@storage_router.get("", response_model=list[StorageRead])
+def list_storages(session: SessionDep, actor: CurrentActor) -> list[StorageRead]:
+    return [_storage(r) for r in storages.listed(session, actor)]
+
+
+@storage_router.get("/{storage_id}/check")
+def check_path(
+    session: SessionDep, actor: CurrentActor, storage_id: str, path: str = ""
+) -> dict[str, str]:
+    """Whether ``path`` may be used on the storage (the form checks before it submits)."""
+    found = storages.locate(session, actor, storage_id=storage_id, path=path)
+    return {"path": found.path, "status": "ok"}
+
+
+@storage_router.delete("/{storage_id}", status_code=204)
+def remove_storage(session: SessionDep, actor: CurrentActor, storage_id: str) -> None:
+    storages.do_remove(session, actor=actor, storage_id=storage_id)
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+def _version(row: DatasetVersion, *, files: bool = False) -> VersionRead:
+    return VersionRead(
+        id=row.id, label=row.label, status=row.status, records=row.records, files=row.files,
+        size=row.size, report=row.report, published_at=row.published_at,
+        created_at=row.created_at, manifest=row.manifest if files else [],
+    )  # fmt: skip
+
+
+def _dataset(d: Dataset, versions: list[VersionRead] | None = None) -> DatasetRead:
+    return DatasetRead(
+        id=d.id, workspace_id=d.workspace_id, kind=d.kind, name=d.name,
+        description=d.description, status=d.status, status_reason=d.status_reason,
+        visibility=d.visibility, storage_id=d.storage_id, path=d.path, mount_name=d.mount_name,
+        mount_path=mounts.container_path("dataset", d.mount_name), confidential=d.confidential,
+        output_dataset_id=d.output_dataset_id, audit_minutes=d.audit_minutes,
+        data_type=d.data_type, template=d.template, created_by=d.created_by,
+        created_at=d.created_at, versions=versions or [],
+    )  # fmt: skip
+
+
+def _record(r: DatasetRecord, template: str) -> RecordRead:
+    bucket = templates.ranking_bucket(r.annotation) if template == "ranking" else None
+    return RecordRead(id=r.id, seq=r.seq, source=r.source, data=r.data,
+                      annotation=r.annotation, bucket=bucket, updated_at=r.updated_at)  # fmt: skip
+
+
+@router.get("/templates", response_model=list[TemplateRead])
+def list_templates() -> list[TemplateRead]:
+    """The eight annotation templates with the JSON Schema of one record (decision G4)."""
+    return [
+        TemplateRead(key=t.key, title=t.title, data_type=t.data_type, formats=sorted(t.formats),
+                     annotation=t.annotation, record_schema=t.record_schema)
+        for t in templates.TEMPLATES.values()
+    ]  # fmt: skip
+
+
+@router.post("", response_model=DatasetRead, status_code=201)
+def create_basic(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, body: BasicCreate
+) -> DatasetRead:
+    row = datasets.do_create_basic(session, actor=actor, home=settings.home,
+                                   **body.model_dump())  # fmt: skip
+    return _dataset(row)
+
+
+@router.post("/annotated", response_model=DatasetRead, status_code=201)
+def create_annotated(
+    session: SessionDep, actor: CurrentActor, body: AnnotatedCreate
+) -> DatasetRead:
+    dataset, first = annotated.do_create(session, actor=actor, **body.model_dump())
+    return _dataset(dataset, [_version(first)])
+
+
+@router.get("", response_model=list[DatasetRead])
+def list_datasets(
+    session: SessionDep, actor: CurrentActor, workspace: str,
+    kind: Annotated[str | None, Query(pattern="^(basic|annotated)$")] = None,
+    q: str = "", status: str | None = None,
+) -> list[DatasetRead]:  # fmt: skip
+    rows = datasets.visible_datasets(session, actor, workspace_id=workspace, kind=kind,
+                                     search=q, status=status)  # fmt: skip
+    return [_dataset(d) for d in rows]
+
+
+@router.get("/{dataset_id}", response_model=DatasetRead)
+def get_dataset(session: SessionDep, actor: CurrentActor, dataset_id: str) -> DatasetRead:
+    found = _viewed(session, actor, dataset_id)
+    rows = annotated.versions(session, found.dataset)
+    return _dataset(found.dataset, [_version(v) for v in rows])
+
+
+def _viewed(session: SessionDep, actor: Actor, dataset_id: str) -> datasets.DatasetAccess:
+    dataset = session.get(Dataset, dataset_id)
+    point = (
+        "basic_dataset.view" if dataset is not None and dataset.kind == "basic" else "dataset.view"
+    )
+    return datasets.access_dataset(session, actor, dataset_id, point, write=False)
+
+
+@router.patch("/{dataset_id}", response_model=DatasetRead)
+def update_dataset(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, body: DatasetUpdate
+) -> DatasetRead:
+    """Rename, describe, change visibility (share/unshare) or the mount folder's name."""
+    found = _viewed(session, actor, dataset_id)
+    if found.dataset.kind == "basic":
+        row = datasets.do_update_basic(session, actor=actor, dataset_id=dataset_id,
+                                       **body.model_dump(exclude_none=True))  # fmt: skip
+    else:
+        row = datasets.do_update_annotated(session, actor=actor, dataset_id=dataset_id,
+                                           **body.model_dump(exclude_none=True))  # fmt: skip
+    return _dataset(row)
+
+
+@router.get("/{dataset_id}/files")
+def view_files(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str,
+    path: str = "",
+) -> list[dict[str, object]]:  # fmt: skip
+    """One folder of a basic dataset (row 27)."""
+    found = datasets.access_dataset(session, actor, dataset_id, "basic_dataset.view_files",
+                                    write=False)  # fmt: skip
+    if found.dataset.kind != "basic":
+        raise ValidationFailed.field("dataset", "an annotated dataset lists its versions' files")
+    return datasets.list_files(session, access=found, home=settings.home, path=path)
+
+
+@router.delete("/{dataset_id}", status_code=204)
+def delete_dataset(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str,
+    confirm: bool = False,
+) -> None:  # fmt: skip
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is not None and dataset.kind == "basic":
+        found = datasets.access_dataset(session, actor, dataset_id, "basic_dataset.delete",
+                                        write=True)  # fmt: skip
+        users = mounts.users_of(session, "dataset", dataset_id)
+        datasets.do_delete_basic(session, access=found, home=settings.home, users=users,
+                                 confirm=confirm)  # fmt: skip
+        return
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
+    datasets.check_deletable(session, found, mounts.users_of(session, "dataset", dataset_id),
+                             confirm)  # fmt: skip
+    annotated.do_delete(session, access=found)
+    shutil.rmtree(settings.home / "datasets" / dataset_id, ignore_errors=True)
+
+
+@router.post("/{dataset_id}/copy", response_model=DatasetRead, status_code=201)
+def copy_dataset(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, body: CopyCreate
+) -> DatasetRead:
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.copy", write=True)
+    row = annotated.do_copy(session, access=found, name=body.name)
+    return _dataset(row, [_version(v) for v in annotated.versions(session, row)])
+
+
+# --- versions --------------------------------------------------------------------------------
+
+
+@router.post("/{dataset_id}/versions", response_model=VersionRead, status_code=201)
+def new_version(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, body: VersionCreate
+) -> VersionRead:
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.import", write=True)
+    return _version(annotated.do_new_version(session, access=found, label=body.label,
+                                             source=body.source))  # fmt: skip
+
+
+@router.get("/{dataset_id}/versions/{label}", response_model=VersionRead)
+def get_version(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, label: str
+) -> VersionRead:
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.view", write=False)
+    return _version(annotated.version(session, annotated.annotated(found), label), files=True)
+
+
+@router.delete("/{dataset_id}/versions/{label}", status_code=204)
+def delete_version(session: SessionDep, actor: CurrentActor, dataset_id: str, label: str) -> None:
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
+    annotated.do_delete_version(session, access=found, label=label)
+
+
+@router.post("/{dataset_id}/versions/{label}/import", response_model=VersionRead)
+async def import_upload(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str,
+    label: str, method: Annotated[str, Query(pattern="^(folder|archive)$")] = "folder",
+) -> VersionRead:  # fmt: skip
+    """Import a folder's files (multipart ``files``, their names relative paths; ≤ 100 files,
+    ≤ 1 GB, duplicates dropped) or one archive (``method=archive``), all rows or none."""
+    sessions = app_state(request).sessions
+    await run_in_threadpool(_begin, sessions, actor, dataset_id, label)
+    staging = annotated.staging_dir(settings.home, dataset_id)
+    try:
+        form = await request.form(max_files=annotated.FOLDER_FILES_MAX + 1, max_fields=10)
+        uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
+        staged = await run_in_threadpool(_stage_upload, staging, uploads, method)
+        await form.close()
+        row = await run_in_threadpool(
+            annotated.do_import, sessions, actor=actor, store=store_of(settings),
+            dataset_id=dataset_id, label=label, staged=staged,
+        )  # fmt: skip
+    except BaseException as exc:
+        await run_in_threadpool(_failed, sessions, actor, dataset_id, label, exc)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _version(row)
+
+
+@router.post("/{dataset_id}/versions/{label}/import-link", response_model=VersionRead)
+def import_link(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str,
+    label: str, body: LinkImport,
+) -> VersionRead:  # fmt: skip
+    """Import an archive fetched from ``url`` (spec 07 §2.3 "via share link")."""
+    sessions = app_state(request).sessions
+    _begin(sessions, actor, dataset_id, label)
+    staging = annotated.staging_dir(settings.home, dataset_id)
+    try:
+        archive = _download(body.url, staging)
+        root = staging / "files"
+        archives.extract(archive, root)
+        return _version(annotated.do_import(sessions, actor=actor, store=store_of(settings),
+                                            dataset_id=dataset_id, label=label,
+                                            staged=annotated.stage_tree(root, "link")))  # fmt: skip
+    except BaseException as exc:
+        _failed(sessions, actor, dataset_id, label, exc)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _begin(sessions: sessionmaker[Session], actor: Actor, dataset_id: str, label: str) -> None:
+    with transaction(sessions) as session:
+        annotated.begin_import(session, actor, dataset_id, label)
+
+
+def _failed(
+    sessions: sessionmaker[Session], actor: Actor, dataset_id: str, label: str,
+    exc: BaseException,
+) -> None:  # fmt: skip
+    annotated.mark_failed(sessions, dataset_id, str(exc) or type(exc).__name__)
+
+
+def _stage_upload(staging: Path, uploads: list[UploadFile], method: str) -> annotated.Staged:
+    if not uploads:
+        raise ValidationFailed.field("files", "send at least one file (multipart field 'files')")
+    if method == "archive":
+        if len(uploads) != 1:
+            raise ValidationFailed.field("files", "an archive import takes exactly one file")
+        name = uploads[0].filename or "upload"
+        if not name.lower().endswith(ARCHIVE_SUFFIXES):
+            raise ValidationFailed.field(
+                "files", f"{name!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)})"
+            )
+        archive = staging / ("archive" + _suffix(name))
+        with archive.open("wb") as out:
+            shutil.copyfileobj(uploads[0].file, out, 1024 * 1024)
+        root = staging / "files"
+        archives.extract(archive, root)
+        return annotated.stage_tree(root, "archive")
+    incoming = staging / "incoming"
+    incoming.mkdir()
+    named: list[tuple[str, Path]] = []
+    for i, upload in enumerate(uploads):
+        rel = safe_path(upload.filename or f"file-{i}", field="files")
+        temp = incoming / str(i)
+        with temp.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1024 * 1024)
+        named.append((rel, temp))
+    root = staging / "files"
+    root.mkdir()
+    return annotated.stage_folder(root, named)
+
+
+def _suffix(name: str) -> str:
+    lower = name.lower()
+    return next(s for s in ARCHIVE_SUFFIXES if lower.endswith(s))
+
+
+def _download(url: str, staging: Path) -> Path:
+    """Fetch an archive by URL (HTTP or HTTPS), at most the archive limit (G5)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValidationFailed.field("url", "must be an http:// or https:// link to an archive")
+    path = url.split("?", 1)[0]
+    if not path.lower().endswith(ARCHIVE_SUFFIXES):
+        raise ValidationFailed.field(
+            "url", f"must point to an archive ({', '.join(ARCHIVE_SUFFIXES)})"
+        )
+    target = staging / ("archive" + _suffix(path))
+    limit = archives.Limits().max_bytes
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
+            if response.status_code != 200:
+                raise ValidationFailed.field(
+                    "url", f"the link answered HTTP {response.status_code}: check it is public"
+                )
+            size = 0
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ValidationFailed.field("url", "the archive is over 10 GB (G5)")
+                    out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise ValidationFailed.field("url", f"could not be fetched: {exc}") from None
+    return target
+
+
+@router.post("/{dataset_id}/versions/{label}/publish", response_model=VersionRead)
+def publish_version(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str, label: str
+) -> VersionRead:
+    row = annotated.publish(app_state(request).sessions, actor=actor, store=store_of(settings),
+                            dataset_id=dataset_id, label=label)  # fmt: skip
+    return _version(row, files=True)
+
+
+@router.get("/{dataset_id}/versions/{label}/records", response_model=list[RecordRead])
+def list_records(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, label: str,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[RecordRead]:  # fmt: skip
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.view", write=False)
+    dataset = annotated.annotated(found)
+    row = annotated.version(session, dataset, label)
+    return [_record(r, dataset.template)
+            for r in annotated.records(session, row, offset=offset, limit=limit)]  # fmt: skip
+
+
+@router.patch("/{dataset_id}/versions/{label}/records/{record_id}", response_model=RecordRead)
+def annotate_record(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, label: str, record_id: str,
+    body: RecordUpdate,
+) -> RecordRead:  # fmt: skip
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.annotate", write=True)
+    row = annotated.do_annotate(session, access=found, label=label, record_id=record_id,
+                                edits=body.edits, annotation=body.annotation)  # fmt: skip
+    return _record(row, found.dataset.template)
+
+
+@router.delete("/{dataset_id}/versions/{label}/records/{record_id}", status_code=204)
+def delete_record(
+    session: SessionDep, actor: CurrentActor, dataset_id: str, label: str, record_id: str
+) -> None:
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.annotate", write=True)
+    annotated.do_delete_record(session, access=found, label=label, record_id=record_id)
+
+
+@router.get("/{dataset_id}/versions/{label}/files/{path:path}")
+def download_file(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str,
+    label: str, path: str,
+) -> Response:  # fmt: skip
+    """One file of a published version, or an image of a draft (row 15)."""
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.download", write=False)
+    row = annotated.version(session, annotated.annotated(found), label)
+    wanted = safe_path(path)
+    entry = next((e for e in Manifest.from_json(row.manifest).entries if e.path == wanted), None)
+    if entry is None:
+        raise NotFound(f"version {label} of '{found.dataset.name}' has no file '{wanted}'")
+    return BlobResponse(store_of(settings).path(entry.sha256),
+                        filename=wanted.rsplit("/", 1)[-1],
+                        media_type="application/octet-stream")  # fmt: skip
+
+
+@router.get("/{dataset_id}/versions/{label}/export")
+def export_version(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
+) -> StreamingResponse:
+    """A published version as a zip archive (row 14)."""
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.export", write=False)
+    row = annotated.version(session, annotated.annotated(found), label)
+    entries = list(annotated.published_files(row))
+    store = store_of(settings)
+    name = f"{found.dataset.name}-{label}.zip"
+
+    def body() -> Iterator[bytes]:
+        buffer = _Pipe()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for entry in entries:
+                with store.open(entry.sha256) as src, zf.open(entry.path, "w") as dst:
+                    while chunk := src.read(1024 * 1024):
+                        dst.write(chunk)
+                        yield buffer.take()
+        yield buffer.take()
+
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(body(), media_type="application/zip", headers=disposition)
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only, unseekable buffer a zip is streamed through."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out, self._chunks = b"".join(self._chunks), []
+        return out
