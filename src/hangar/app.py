@@ -23,6 +23,7 @@ from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
 from hangar.assets.annotated import do_recover_imports, sweep_staging
+from hangar.assets.confidential_audit import ConfidentialAudit
 from hangar.assets.dataset_routes import router as dataset_routes
 from hangar.assets.dataset_routes import storage_router
 from hangar.assets.model_routes import router as model_routes
@@ -173,6 +174,7 @@ def background_loops(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
     devenvs = DevEnvLoop(state.sessions, state.backend, settings, proxy_activity=state.activity.get)
     builder = ImageBuilder(state.sessions, settings.home)
     settler = Settler(state.sessions)
+    confidential = ConfidentialAudit(state.sessions, state.backend)
     watch = WalletWatch(state.sessions)
     storage = StorageBilling(
         state.sessions, settings.home, postpaid_free_gb=settings.billing_storage_postpaid_free_gb
@@ -196,6 +198,9 @@ def background_loops(state: AppState) -> dict[str, Coroutine[Any, Any, None]]:
         ),
         "storage": every(
             lambda: settings.billing_storage_sample_seconds, storage.step, "storage billing"
+        ),
+        "confidential-audit": every(
+            lambda: settings.devenv_loop_seconds, confidential.step, "confidential audit"
         ),
     }  # fmt: skip
 

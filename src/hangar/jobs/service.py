@@ -18,7 +18,7 @@ from hangar.assets import mounts
 from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
 from hangar.db.base import utcnow
-from hangar.errors import Conflict
+from hangar.errors import Conflict, ValidationFailed
 from hangar.images import service as images
 from hangar.jobs.access import JobAccess, access_workspace_for_create
 from hangar.jobs.logs import attempt_handles
@@ -34,6 +34,7 @@ from hangar.tenancy.access import Actor
 from hangar.workloads.lifecycle import State, transition
 from hangar.workloads.orm import Run, RunNode, Workload
 from hangar.workloads.requests import request_of
+from hangar.workloads.runspec import confidential_output
 from hangar.workloads.service import do_note, do_transition
 from hangar.workloads.service import do_stop as stop_workload
 
@@ -58,6 +59,11 @@ def do_create_job(
         spec["mount_requests"] = requests
         spec["mounts"] = mounts.resolve(session, actor, home=home, workload_kind="training",
                                         requests=requests)  # fmt: skip
+        if confidential_output(spec) is not None and spec["node_count"] > 1:
+            raise ValidationFailed.field(
+                "mounts", "a job with a confidential dataset runs with no network, so its "
+                "nodes could not reach each other: use mode 'single'",
+            )  # fmt: skip
     check_admissible(session, pool=pool, ws=ws, spec=spec)
     now = utcnow()
     job = Workload(
