@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from hangar.assets.dataset_schemas import MountRead
 from hangar.config import Settings
 from hangar.db.base import utcnow
 from hangar.devenvs import launch, ssh_keys, sshd
@@ -145,6 +146,7 @@ def detail(session: Session, workload: Workload, settings: Settings) -> DevEnvRe
         exposed_ports=list(env.exposed_ports),
         port_urls={p: launch.ports_prefix(workload.id, p) for p in env.exposed_ports},
         events=events(session, workload),
+        mounts=MountRead.of_spec(workload.spec),
     )  # fmt: skip
 
 

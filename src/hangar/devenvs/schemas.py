@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from hangar.assets.dataset_schemas import MountRequest
+from hangar.assets.dataset_schemas import MountRead, MountRequest
 from hangar.jobs.schemas import (
     EventRead,
     Input,
@@ -157,6 +157,7 @@ class DevEnvRead(DevEnvSummary):
     exposed_ports: list[int]
     port_urls: dict[int, str]
     events: list[EventRead]
+    mounts: list[MountRead] = Field(default_factory=list)
 
 
 class DevEnvPage(Output):
@@ -178,6 +179,7 @@ class TrainingDraft(Output):
     env: dict[str, str]
     command: str
     mode: str
+    mounts: list[MountRequest] = Field(default_factory=list)
 
 
 class ImageMake(Input):

@@ -30,5 +30,5 @@ def draft(env: Workload) -> TrainingDraft:
         workspace_id=env.workspace_id, name=copy_name(f"{env.name}-train")[:64],
         image=spec.get("image"), resources=resources, quota_id=env.quota_id,
         queue_id=env.queue_id, env=dict(spec.get("env") or {}), command=DRAFT_COMMAND,
-        mode="single",
+        mode="single", mounts=spec.get("mount_requests") or [],
     )  # fmt: skip
