@@ -23,6 +23,7 @@ from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
 from hangar.assets.annotated import do_recover_imports, sweep_staging
+from hangar.assets.code_routes import router as code_routes
 from hangar.assets.confidential_audit import ConfidentialAudit
 from hangar.assets.dataset_routes import router as dataset_routes
 from hangar.assets.dataset_routes import storage_router
@@ -247,7 +248,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
-        simulation_routes, model_routes, dataset_routes, storage_router,
+        simulation_routes, model_routes, code_routes, dataset_routes, storage_router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -47,12 +47,32 @@ SECURITY_HEADERS = [
 # Routes that stream a file into storage and enforce their own limit while doing so.
 UPLOADS = re.compile(r"^(/api/v1/models/[^/]+/versions/upload|/models/[^/]+/upload)$")
 UPLOAD_LIMIT = 2 * 1024**3 + 1024**2  # a model file (≤ 2 GB, spec 07 §1.2), with slack
+# Code package uploads (API and console): multipart, ≤ 5 files of ≤ 400 MB each (spec 07 §4).
+CODE_UPLOADS = re.compile(r"^(/api/v1/code-packages|/code)(/[^/]+/upload)?$")
+CODE_UPLOAD_LIMIT = 5 * 400 * 1024**2 + 1024**2
+# Annotated-dataset imports (API and console): a folder's files (≤ 1 GB) or one archive
+# (≤ 10 GB, decision G5), multipart; the route stages them on disk and checks its limits.
+DATASET_UPLOADS = re.compile(r"^(/api/v1)?/datasets/[^/]+/versions/[^/]+/import$")
+DATASET_UPLOAD_LIMIT = 10 * 1024**3 + 1024**2
+UPLOAD_ROUTES = (
+    (UPLOADS, UPLOAD_LIMIT), (CODE_UPLOADS, CODE_UPLOAD_LIMIT),
+    (DATASET_UPLOADS, DATASET_UPLOAD_LIMIT),
+)  # fmt: skip
+
+
+def upload_limit(scope: Scope) -> int | None:
+    """The body limit of an upload route, or None for every other request."""
+    if scope.get("method") not in ("PUT", "POST"):
+        return None
+    path = str(scope["path"])
+    return next((limit for route, limit in UPLOAD_ROUTES if route.match(path)), None)
 
 
 class BodyLimit:
     """Reject bodies over ``limit`` bytes before any parsing: by Content-Length when sent,
-    else by counting streamed chunks. Upload routes (``UPLOADS``) may send up to
-    ``UPLOAD_LIMIT``: they stream into storage and check their own limit."""
+    else by counting streamed chunks. Upload routes (``UPLOAD_ROUTES``) may send up to their
+    own limit (``UPLOAD_LIMIT``, ``CODE_UPLOAD_LIMIT``): they stream into storage and check
+    their per-file limits themselves."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.default_limit = app, limit
@@ -61,8 +81,7 @@ class BodyLimit:
         if scope["type"] != "http" or proxied(scope):
             await self.app(scope, receive, send)
             return
-        upload = scope.get("method") in ("PUT", "POST") and UPLOADS.match(str(scope["path"]))
-        limit = UPLOAD_LIMIT if upload else self.default_limit
+        limit = upload_limit(scope) or self.default_limit
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:

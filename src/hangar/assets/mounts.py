@@ -200,7 +200,7 @@ def _code(
     manifest = Manifest.from_json(package.manifest)
     key = hashlib.sha256(json.dumps(package.manifest, sort_keys=True).encode()).hexdigest()[:16]
     tree = tree_for(store, home, "code", f"{package.id}-{key}", manifest)
-    name = package.name if SAFE_NAME.match(package.name) else package.id
+    name = code_packages.mount_name(package)
     return {"kind": "code", "asset_id": package.id, "asset_name": package.name, "name": name,
             "version": key, "host_path": str(tree), "read_only": True,
             "start_file": package.start_file}  # fmt: skip

@@ -13,6 +13,7 @@ from hangar.cli.commands import (
     billing,
     billing_policy,
     clusters,
+    code_packages,
     dev,
     groups,
     images,
@@ -61,6 +62,7 @@ app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
 app.add_typer(models.app, name="model", no_args_is_help=True)
+app.add_typer(code_packages.app, name="code", no_args_is_help=True)
 billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)
 app.add_typer(usage.app, name="usage", no_args_is_help=True)

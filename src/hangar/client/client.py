@@ -13,7 +13,7 @@ from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
 from hangar.client.images import ImagesAPI
 from hangar.client.jobs import JobsAPI, WaitingAPI
-from hangar.client.models import ModelsAPI
+from hangar.client.models import CodePackagesAPI, ModelsAPI
 from hangar.client.quotas import QueuesAPI, QuotasAPI
 from hangar.client.settings import SettingsAPI
 from hangar.client.tenants import TenantsAPI
@@ -66,6 +66,7 @@ class HangarClient:
         self.devenvs = DevEnvsAPI(self._t)
         self.images = ImagesAPI(self._t)
         self.models = ModelsAPI(self._t)
+        self.code = CodePackagesAPI(self._t)  # code packages
         self.waiting = WaitingAPI(self._t)  # the admission queue view
         self.billing = BillingAPI(self._t)
         self.usage = UsageAPI(self._t)

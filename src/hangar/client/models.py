@@ -1,12 +1,18 @@
-"""The model registry (``/api/v1/models``): records, versions, uploads, downloads, sharing."""
+"""The model registry (``/api/v1/models``): records, versions, uploads, downloads, sharing;
+and code packages (``/api/v1/code-packages``): multipart uploads of up to 5 files, re-upload,
+save from a dev environment, downloads."""
 
 from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Callable, Iterator
+import secrets
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import httpx
+
+from hangar.assets.code_schemas import CodePackageRead, FromDevEnv
 from hangar.assets.model_schemas import (
     FromWorkload,
     ImportCreate,
@@ -19,9 +25,10 @@ from hangar.assets.model_schemas import (
     VersionRead,
 )
 from hangar.client.errors import HangarLookupError
-from hangar.client.transport import Transport, payload, segment
+from hangar.client.transport import Transport, api_error, payload, segment
 
 MODELS = "/api/v1/models"
+CODE = "/api/v1/code-packages"
 CHUNK = 1024 * 1024
 Progress = Callable[[int], None]  # called with the bytes just sent or received
 
@@ -120,3 +127,132 @@ class ModelsAPI:
             ImportCreate, token=token, workspace_id=workspace_id, name=name, model_id=model_id
         )
         return self._t.send(VersionRead, "POST", f"{MODELS}/import", json=body)
+
+
+class CodePackagesAPI:
+    """Code packages (spec 07 §4): files of a training job or service, ≤ 5 per upload and
+    each ≤ 400 MB (archives are kept as they are: unpack them in the start command)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def list(
+        self, *, workspace: str, q: str = "", created_from: str = "", created_to: str = ""
+    ) -> builtins.list[CodePackageRead]:
+        """The workspace's packages, newest first; ``q`` searches names, ``created_from`` and
+        ``created_to`` (dates, inclusive, or ISO 8601 date-times) the creation time."""
+        params = {"workspace": workspace, "q": q or None, "created_from": created_from or None,
+                  "created_to": created_to or None}  # fmt: skip
+        return self._t.get_list(CodePackageRead, CODE, params=params)
+
+    def get(self, package_id: str) -> CodePackageRead:
+        """A package with its files (``manifest``)."""
+        return self._t.get(CodePackageRead, f"{CODE}/{segment(package_id)}")
+
+    def find(self, ref: str, *, workspace: str) -> CodePackageRead:
+        """By id or name, in ``workspace``."""
+        for package in self.list(workspace=workspace):
+            if ref in (package.id, package.name):
+                return package
+        raise HangarLookupError("code package", ref)
+
+    def create(
+        self, *, workspace_id: str, name: str, files: Sequence[Path], description: str = "",
+        start_file: str = "", progress: Progress | None = None,
+    ) -> CodePackageRead:  # fmt: skip
+        """A package from 1-5 local files, streamed as one multipart upload."""
+        fields = {"workspace_id": workspace_id, "name": name, "description": description,
+                  "start_file": start_file}  # fmt: skip
+        return self._upload(CODE, fields, files, progress)
+
+    def reupload(
+        self, package_id: str, files: Sequence[Path], *, start_file: str = "",
+        progress: Progress | None = None,
+    ) -> CodePackageRead:  # fmt: skip
+        """Replace the package's files with 1-5 local files."""
+        url = f"{CODE}/{segment(package_id)}/upload"
+        return self._upload(url, {"start_file": start_file}, files, progress)
+
+    def save_from_workload(
+        self, *, workload_id: str, name: str, path: str = "", description: str = "",
+        start_file: str = "", workspace_id: str | None = None,
+    ) -> CodePackageRead:  # fmt: skip
+        """Save to code package: a new package from a dev environment's home (or ``path``)."""
+        body = payload(FromDevEnv, workload_id=workload_id, name=name, path=path,
+                       description=description, start_file=start_file,
+                       workspace_id=workspace_id)  # fmt: skip
+        return self._t.send(CodePackageRead, "POST", f"{CODE}/from-workload", json=body)
+
+    def download(
+        self, package_id: str, path: str, dest: Path, *, progress: Progress | None = None
+    ) -> Path:
+        """One file of the package into ``dest``, streamed."""
+        url = f"{CODE}/{segment(package_id)}/files/{path}"
+        with self._t.stream("GET", url) as response, dest.open("wb") as out:
+            for chunk in response.iter_bytes(CHUNK):
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        return dest
+
+    def delete(self, package_id: str) -> None:
+        self._t.request("DELETE", f"{CODE}/{segment(package_id)}")
+
+    def _upload(
+        self, url: str, fields: dict[str, str], files: Sequence[Path], progress: Progress | None
+    ) -> CodePackageRead:
+        """POST ``fields`` and ``files`` as ``multipart/form-data``, the files read in 1 MiB
+        chunks as they are sent (never held in memory whole)."""
+        boundary = secrets.token_hex(16)
+        length, body = multipart_body(boundary, fields, files, progress)
+        request = self._t._build("POST", url, params=None, json=None, auth=True, content=body)
+        request.headers.pop("Transfer-Encoding", None)
+        request.headers["Content-Length"] = str(length)
+        request.headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+        try:
+            response = self._t._http.send(request)
+        except httpx.HTTPError as exc:
+            raise self._t._connection_error(exc) from exc
+        if response.is_error:
+            raise api_error(response, self._t.server_url)
+        return self._t.parse(CodePackageRead, response)
+
+
+def multipart_body(
+    boundary: str, fields: dict[str, str], files: Sequence[Path], progress: Progress | None
+) -> tuple[int, Iterator[bytes]]:
+    """The length and the streamed bytes of a multipart form: text ``fields`` and one
+    ``files`` part per path (named by the file's name)."""
+    heads: list[bytes] = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value.encode() + b"\r\n"
+        for name, value in fields.items()
+    ]  # fmt: skip
+    file_heads = [
+        (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+         f'filename="{_quote(path.name)}"\r\nContent-Type: application/octet-stream'
+         "\r\n\r\n").encode()
+        for path in files
+    ]  # fmt: skip
+    tail = f"--{boundary}--\r\n".encode()
+    sizes = [path.stat().st_size for path in files]
+    length = sum(map(len, heads)) + sum(map(len, file_heads)) + sum(sizes) + 2 * len(files)
+    length += len(tail)
+
+    def body() -> Iterator[bytes]:
+        yield b"".join(heads)
+        for head, path in zip(file_heads, files, strict=True):
+            yield head
+            with path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    if progress is not None:
+                        progress(len(chunk))
+                    yield chunk
+            yield b"\r\n"
+        yield tail
+
+    return length, body()
+
+
+def _quote(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")

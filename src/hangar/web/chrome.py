@@ -35,6 +35,7 @@ DEVENVS = NavEntry("Dev environments", "/devenvs", "workspace.list")
 JOBS = NavEntry("Jobs", "/jobs", "workspace.list")
 IMAGES = NavEntry("Images", "/images", "workspace.list")
 MODELS = NavEntry("Models", "/models", "workspace.list")
+CODE = NavEntry("Code", "/code", "workspace.list")
 QUEUE = NavEntry("Queue", "/queue", "quota.access")
 USERS = NavEntry("Users", "/users", "user.update")
 GROUPS = NavEntry("Groups", "/groups", "group.list")
@@ -48,8 +49,8 @@ USAGE = NavEntry("Usage", "/usage", "settings.view")
 COSTS = NavEntry("Costs now", "/costs", "workspace.list")
 SIMULATOR = NavEntry("Simulator", "/simulator", "cluster.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, MODELS, QUEUE, COSTS, USERS,
-       GROUPS, LIMITS, TOKENS, AUDIT, BILLING, USAGE, SIMULATOR, ACCOUNT)  # fmt: skip
+NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, MODELS, CODE, QUEUE, COSTS,
+       USERS, GROUPS, LIMITS, TOKENS, AUDIT, BILLING, USAGE, SIMULATOR, ACCOUNT)  # fmt: skip
 
 
 @dataclass(frozen=True)
