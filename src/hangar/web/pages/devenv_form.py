@@ -7,7 +7,7 @@ Times are typed as UTC (``datetime-local`` boxes have no zone), like the audit f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from hangar.devenvs.schemas import DevEnvCreate, IdlePolicyWrite, ScheduleUpdate
 from hangar.errors import ValidationFailed
 from hangar.web.forms import blank_to_none, parse
 from hangar.web.pages.job_form import JobForm, parse_env
+from hangar.web.pages.mount_picker import requests_of
 
 SSH_NOTE = (
     "SSH logs in as root. Once an environment is created with keys, SSH cannot be turned "
@@ -43,6 +44,7 @@ class DevEnvForm:
     idle_minutes: str = ""
     stop_at: str = ""  # YYYY-MM-DDTHH:MM, UTC
     start: str = ""
+    mounts: list[str] = field(default_factory=list)  # "kind:id" boxes (mount_picker)
 
     def to_input(self, *, default_workspace: bool) -> DevEnvCreate:
         resources: dict[str, Any] = (
@@ -64,6 +66,7 @@ class DevEnvForm:
             queue_id=pool if default_workspace else None, env=parse_env(self.env),
             ssh_keys=self.ssh_keys.strip(), idle_minutes=blank_to_none(self.idle_minutes),
             stop_at=utc_time("stop_at", self.stop_at), start=bool(self.start),
+            mounts=requests_of(self.mounts),
         )  # fmt: skip
 
     def as_dict(self) -> dict[str, str]:
@@ -132,6 +135,7 @@ def job_form_of(draft: TrainingDraft) -> JobForm:
         cpu_cores=_num(res.get("cpu_cores")), mem_gib=_num(res.get("mem_gib")),
         gpus=str(res.get("gpus") or 0), gpu_model=str(res.get("gpu_model") or ""),
         image=draft.image or "", env="\n".join(f"{k}={v}" for k, v in draft.env.items()),
+        mounts=[f"{m.kind}:{m.id}" for m in draft.mounts],
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, app_state
+from hangar.assets.code_routes import devenv_draft
 from hangar.config import Settings
 from hangar.devenvs import policy, reads, service, training
 from hangar.devenvs.cleanup import remove
@@ -57,6 +58,7 @@ from hangar.web.pages.devenv_form import (
     job_form_of,
     time_box,
 )
+from hangar.web.pages.mount_picker import mountable
 from hangar.web.templating import render
 from hangar.workloads.orm import Workload
 
@@ -233,6 +235,7 @@ def _form_page(
             session, actor=actor, ws=ws, caps=caps_of(settings), workload_type=WorkloadType.IDE
         ),
         "images": images, "ides": IDE_LABELS, "ssh_note": SSH_NOTE,
+        "mountable": mountable(session, actor, ws),
         "code_server": code_server_path(settings) is not None,
         "policy": service.policy_of(session, ws.id), "idle_max": IDLE_MINUTES_MAX,
     }  # fmt: skip
@@ -248,10 +251,15 @@ def new_page(
     settings: SettingsDep,
     workspace_id: Annotated[str, Query(max_length=64)] = "",
     ide: Annotated[str, Query(max_length=16)] = "",
+    code: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
+    """The create form; ``?code=<package>`` is the code package's "Online coding"."""
     ws = chrome.chosen_workspace(workspace_id, partial(access_workspace, session, actor))
     access_workspace_for_create(session, actor, ws.id, point="devenv.create")
     form = DevEnvForm(workspace_id=ws.id, ide=ide if ide in IDE_LABELS else "jupyterlab")
+    if code:
+        draft = devenv_draft(session, actor, code)
+        form = dataclasses.replace(form, name=draft.name, mounts=[f"code:{code}"])
     return _form_page(request, session, actor, chrome, ws, form, settings)
 
 
@@ -266,13 +274,13 @@ def create(
     image: Box = "", pool_id: Box = "", resource_kind: Box = "custom", spec_id: Box = "",
     cpu_cores: Box = "", mem_gib: Box = "", gpus: Box = "0", gpu_model: Box = "",
     env: Box = "", ssh_keys: Box = "", idle_minutes: Box = "", stop_at: Box = "",
-    start: Box = "",
+    start: Box = "", mount: Annotated[list[str] | None, Form()] = None,
 ) -> Response:  # fmt: skip
     form = DevEnvForm(
         workspace_id=workspace_id, name=name, description=description, ide=ide, image=image,
         pool_id=pool_id, resource_kind=resource_kind, spec_id=spec_id, cpu_cores=cpu_cores,
         mem_gib=mem_gib, gpus=gpus, gpu_model=gpu_model, env=env, ssh_keys=ssh_keys,
-        idle_minutes=idle_minutes, stop_at=stop_at, start=start,
+        idle_minutes=idle_minutes, stop_at=stop_at, start=start, mounts=mount or [],
     )  # fmt: skip
     ws = access_workspace_for_create(session, actor, workspace_id, point="devenv.create")
     data = form.to_input(default_workspace=ws.is_default)
@@ -366,7 +374,7 @@ def train_page(
     context = {
         "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws, "form": form,
         "options": form_options(session, actor=actor, ws=ws, caps=caps_of(settings)),
-        "copy_of": None,
+        "copy_of": None, "mountable": mountable(session, actor, ws),
     }  # fmt: skip
     return render(request, "jobs/new.html", context)
 

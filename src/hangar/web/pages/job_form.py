@@ -3,12 +3,13 @@ input model (so errors read exactly like the API's)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hangar.errors import ValidationFailed
 from hangar.jobs.schemas import TrainingJobCreate
 from hangar.web.forms import blank_to_none, parse
+from hangar.web.pages.mount_picker import requests_of
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class JobForm:
     max_restarts_per_error: str = "3"
     restart_scope: str = "job"
     on_exhausted: str = "fail"
+    mounts: list[str] = field(default_factory=list)  # "kind:id" boxes (mount_picker)
 
     def to_input(self, *, default_workspace: bool) -> TrainingJobCreate:
         custom = self.resource_kind == "custom"
@@ -63,9 +65,10 @@ class JobForm:
                 "max_restarts_per_error": self.max_restarts_per_error.strip() or "3",
                 "restart_scope": self.restart_scope, "on_exhausted": self.on_exhausted,
             },
+            mounts=requests_of(self.mounts),
         )  # fmt: skip
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -100,6 +103,7 @@ def form_of(data: TrainingJobCreate) -> JobForm:
         fault_tolerance="on" if data.restart.fault_tolerance else "",
         max_restarts_per_error=str(data.restart.max_restarts_per_error),
         restart_scope=data.restart.restart_scope, on_exhausted=data.restart.on_exhausted,
+        mounts=[f"{m.kind}:{m.id}" for m in data.mounts],
     )  # fmt: skip
 
 

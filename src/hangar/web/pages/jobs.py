@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, app_state
+from hangar.assets.code_routes import training_draft
 from hangar.config import Settings
 from hangar.jobs import logs, reads, service
 from hangar.jobs.access import (
@@ -31,6 +32,7 @@ from hangar.tenancy.access import Actor
 from hangar.tenancy.orm import Workspace
 from hangar.web.chrome import Chrome, PageChrome
 from hangar.web.pages.job_form import JobForm, form_of
+from hangar.web.pages.mount_picker import mountable
 from hangar.web.templating import render
 from hangar.workloads.lifecycle import State
 from hangar.workloads.orm import Workload
@@ -88,6 +90,7 @@ def _form_page(
     context = {
         "chrome": dataclasses.replace(chrome, current_workspace=ws), "ws": ws,
         "options": options, "form": form, "copy_of": copy_of,
+        "mountable": mountable(session, actor, ws),
     }  # fmt: skip
     return render(request, "jobs/new.html", context)
 
@@ -100,12 +103,19 @@ def new_page(
     chrome: PageChrome,
     settings: SettingsDep,
     workspace_id: Annotated[str, Query(max_length=64)] = "",
+    code: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
+    """The create form; ``?code=<package>`` is the code package's "Start training"."""
     ws = chrome.chosen_workspace(
         workspace_id, lambda ref: access_workspace_for_create(session, actor, ref)
     )
     access_workspace_for_create(session, actor, ws.id)
-    return _form_page(request, session, actor, chrome, ws, JobForm(workspace_id=ws.id), settings)
+    form = JobForm(workspace_id=ws.id)
+    if code:
+        draft = training_draft(session, actor, code)
+        form = dataclasses.replace(form, name=draft.name, command=draft.command or "",
+                                   mounts=[f"code:{code}"])  # fmt: skip
+    return _form_page(request, session, actor, chrome, ws, form, settings)
 
 
 @router.get("/{job_id}/copy")
@@ -135,7 +145,7 @@ def create(
     resource_kind: Box = "spec", spec_id: Box = "", cpu_cores: Box = "", mem_gib: Box = "",
     gpus: Box = "0", gpu_model: Box = "", image: Box = "", env: Box = "",
     fault_tolerance: Box = "", max_restarts_per_error: Box = "3", restart_scope: Box = "job",
-    on_exhausted: Box = "fail",
+    on_exhausted: Box = "fail", mount: Annotated[list[str] | None, Form()] = None,
 ) -> Response:  # fmt: skip
     form = JobForm(
         workspace_id=workspace_id, name=name, description=description, command=command,
@@ -143,7 +153,7 @@ def create(
         resource_kind=resource_kind, spec_id=spec_id, cpu_cores=cpu_cores, mem_gib=mem_gib,
         gpus=gpus, gpu_model=gpu_model, image=image, env=env, fault_tolerance=fault_tolerance,
         max_restarts_per_error=max_restarts_per_error, restart_scope=restart_scope,
-        on_exhausted=on_exhausted,
+        on_exhausted=on_exhausted, mounts=mount or [],
     )  # fmt: skip
     ws = access_workspace_for_create(session, actor, workspace_id)
     data = form.to_input(default_workspace=ws.is_default)
