@@ -23,6 +23,8 @@ PAGES = (
     "/jobs",
     "/images",
     "/models",
+    "/datasets",
+    "/code",
     "/queue",
     "/costs",
     "/users",

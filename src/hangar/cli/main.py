@@ -14,6 +14,7 @@ from hangar.cli.commands import (
     billing_policy,
     clusters,
     code_packages,
+    datasets,
     dev,
     groups,
     images,
@@ -62,6 +63,8 @@ app.add_typer(jobs.queue_app, name="queue", no_args_is_help=True)
 app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
 app.add_typer(models.app, name="model", no_args_is_help=True)
+app.add_typer(datasets.app, name="dataset", no_args_is_help=True)
+app.add_typer(datasets.storage_app, name="storage", no_args_is_help=True)
 app.add_typer(code_packages.app, name="code", no_args_is_help=True)
 billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)

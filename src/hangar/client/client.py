@@ -8,6 +8,7 @@ from types import TracebackType
 from hangar.client.audit import AuditAPI
 from hangar.client.billing import BillingAPI
 from hangar.client.clusters import ClustersAPI, NodesAPI, SpecsAPI
+from hangar.client.datasets import DatasetsAPI, StoragesAPI
 from hangar.client.devenvs import DevEnvsAPI
 from hangar.client.errors import HangarClientError
 from hangar.client.groups import GroupsAPI
@@ -67,6 +68,8 @@ class HangarClient:
         self.images = ImagesAPI(self._t)
         self.models = ModelsAPI(self._t)
         self.code = CodePackagesAPI(self._t)  # code packages
+        self.datasets = DatasetsAPI(self._t)
+        self.storages = StoragesAPI(self._t)  # external storages datasets point at
         self.waiting = WaitingAPI(self._t)  # the admission queue view
         self.billing = BillingAPI(self._t)
         self.usage = UsageAPI(self._t)

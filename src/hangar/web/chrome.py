@@ -35,6 +35,7 @@ DEVENVS = NavEntry("Dev environments", "/devenvs", "workspace.list")
 JOBS = NavEntry("Jobs", "/jobs", "workspace.list")
 IMAGES = NavEntry("Images", "/images", "workspace.list")
 MODELS = NavEntry("Models", "/models", "workspace.list")
+DATASETS = NavEntry("Datasets", "/datasets", "workspace.list")
 CODE = NavEntry("Code", "/code", "workspace.list")
 QUEUE = NavEntry("Queue", "/queue", "quota.access")
 USERS = NavEntry("Users", "/users", "user.update")
@@ -49,7 +50,7 @@ USAGE = NavEntry("Usage", "/usage", "settings.view")
 COSTS = NavEntry("Costs now", "/costs", "workspace.list")
 SIMULATOR = NavEntry("Simulator", "/simulator", "cluster.view")
 ACCOUNT = NavEntry("Account", "/account", "token.own")  # every user has token.own
-NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, MODELS, CODE, QUEUE, COSTS,
+NAV = (WORKSPACES, RESOURCES, QUOTAS, DEVENVS, JOBS, IMAGES, MODELS, DATASETS, CODE, QUEUE, COSTS,
        USERS, GROUPS, LIMITS, TOKENS, AUDIT, BILLING, USAGE, SIMULATOR, ACCOUNT)  # fmt: skip
 
 
