@@ -206,3 +206,17 @@ def test_templates_are_published(h: Hangar) -> None:
         "workspace_id": h.default_workspace()["id"], "name": "x", "data_type": "image",
         "template": "sft"})  # fmt: skip
     assert "decision G3" in assert_error(wrong, 422)["message"]
+
+
+def test_import_by_link(h: Hangar, tmp_path: Path) -> None:
+    from tests.assets.link_server import serving
+
+    site = tmp_path / "site"
+    site.mkdir()
+    with zipfile.ZipFile(site / "sft.zip", "w") as zf:
+        zf.writestr("train.jsonl", jsonl(SFT_ROWS))
+    ds = sft_dataset(h)
+    with serving(site) as url:
+        version = h.admin.call("POST", f"{DATASETS}/{ds['id']}/versions/1.0/import-link",
+                               json={"url": f"{url}/sft.zip"})  # fmt: skip
+    assert version["records"] == 2 and version["report"]["method"] == "link"

@@ -7,14 +7,10 @@ dataset's template and stored with no database transaction open.
 
 from __future__ import annotations
 
-import io
 import shutil
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import annotated, archives, datasets, mounts, storages, templates
+from hangar.assets import annotated, archives, datasets, mounts, storages, templates, transfer
 from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetRecord, DatasetVersion, ExternalStorage
 from hangar.assets.dataset_schemas import (
@@ -48,8 +44,6 @@ from hangar.tenancy.access import Actor
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 storage_router = APIRouter(prefix="/api/v1/storages", tags=["storages"])
-
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
 def store_of(settings: SettingsDep) -> BlobStore:
@@ -292,7 +286,7 @@ def import_link(
     _begin(sessions, actor, dataset_id, label)
     staging = annotated.staging_dir(settings.home, dataset_id)
     try:
-        archive = _download(body.url, staging)
+        archive = transfer.fetch_archive(body.url, staging)
         root = staging / "files"
         archives.extract(archive, root)
         return _version(annotated.do_import(sessions, actor=actor, store=store_of(settings),
@@ -324,11 +318,12 @@ def _stage_upload(staging: Path, uploads: list[UploadFile], method: str) -> anno
         if len(uploads) != 1:
             raise ValidationFailed.field("files", "an archive import takes exactly one file")
         name = uploads[0].filename or "upload"
-        if not name.lower().endswith(ARCHIVE_SUFFIXES):
+        suffix = transfer.archive_suffix(name)
+        if suffix is None:
             raise ValidationFailed.field(
-                "files", f"{name!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)})"
+                "files", f"{name!r} is not an archive ({', '.join(transfer.ARCHIVE_SUFFIXES)})"
             )
-        archive = staging / ("archive" + _suffix(name))
+        archive = staging / ("archive" + suffix)
         with archive.open("wb") as out:
             shutil.copyfileobj(uploads[0].file, out, 1024 * 1024)
         root = staging / "files"
@@ -346,40 +341,6 @@ def _stage_upload(staging: Path, uploads: list[UploadFile], method: str) -> anno
     root = staging / "files"
     root.mkdir()
     return annotated.stage_folder(root, named)
-
-
-def _suffix(name: str) -> str:
-    lower = name.lower()
-    return next(s for s in ARCHIVE_SUFFIXES if lower.endswith(s))
-
-
-def _download(url: str, staging: Path) -> Path:
-    """Fetch an archive by URL (HTTP or HTTPS), at most the archive limit (G5)."""
-    if not url.startswith(("http://", "https://")):
-        raise ValidationFailed.field("url", "must be an http:// or https:// link to an archive")
-    path = url.split("?", 1)[0]
-    if not path.lower().endswith(ARCHIVE_SUFFIXES):
-        raise ValidationFailed.field(
-            "url", f"must point to an archive ({', '.join(ARCHIVE_SUFFIXES)})"
-        )
-    target = staging / ("archive" + _suffix(path))
-    limit = archives.Limits().max_bytes
-    try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
-            if response.status_code != 200:
-                raise ValidationFailed.field(
-                    "url", f"the link answered HTTP {response.status_code}: check it is public"
-                )
-            size = 0
-            with target.open("wb") as out:
-                for chunk in response.iter_bytes(1024 * 1024):
-                    size += len(chunk)
-                    if size > limit:
-                        raise ValidationFailed.field("url", "the archive is over 10 GB (G5)")
-                    out.write(chunk)
-    except httpx.HTTPError as exc:
-        raise ValidationFailed.field("url", f"could not be fetched: {exc}") from None
-    return target
 
 
 @router.post("/{dataset_id}/versions/{label}/publish", response_model=VersionRead)
@@ -450,33 +411,5 @@ def export_version(
     store = store_of(settings)
     name = f"{found.dataset.name}-{label}.zip"
 
-    def body() -> Iterator[bytes]:
-        buffer = _Pipe()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for entry in entries:
-                with store.open(entry.sha256) as src, zf.open(entry.path, "w") as dst:
-                    while chunk := src.read(1024 * 1024):
-                        dst.write(chunk)
-                        yield buffer.take()
-        yield buffer.take()
-
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return StreamingResponse(body(), media_type="application/zip", headers=disposition)
-
-
-class _Pipe(io.RawIOBase):
-    """A write-only, unseekable buffer a zip is streamed through."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self._chunks.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        out, self._chunks = b"".join(self._chunks), []
-        return out
+    body = transfer.zip_stream(store, entries)
+    return StreamingResponse(body, media_type="application/zip", headers=transfer.attachment(name))
