@@ -22,6 +22,7 @@ from hangar.api import errors
 from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
+from hangar.assets import code_packages
 from hangar.assets.annotated import do_recover_imports, sweep_staging
 from hangar.assets.code_routes import router as code_routes
 from hangar.assets.confidential_audit import ConfidentialAudit
@@ -93,6 +94,7 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
             record_allocations(session, tenant_id=tenant_id, reason="startup")
         # Dataset imports a killed server left half-way can be imported again.
         do_recover_imports(session)
+        code_packages.do_recover_imports(session)
     sweep_staging(settings.home)
     sync_local_inventory(state)
     return state, first

@@ -14,7 +14,9 @@ import pytest
 
 from hangar.assets import code_packages
 from hangar.assets.blobs import BlobStore
+from hangar.assets.dataset_orm import CodePackage
 from hangar.assets.usage import unreferenced, used_bytes
+from hangar.db.engine import transaction
 from hangar.workloads.orm import Workload
 from hangar.workloads.runspec import host_dirs
 from tests.devenvs.support import DEVENVS, env_body
@@ -282,3 +284,20 @@ def test_start_training_and_online_coding_drafts_mount_the_package(h: Hangar) ->
     user, other = h.user_api("otto")
     h.add_member(ws, user["id"], "developer")
     assert_error(other.get(f"{CODE}/{package['id']}/training-draft"), 403)
+
+
+def test_an_import_a_killed_server_left_is_marked_failed_at_start(
+    tmp_path: Path, db_url: str
+) -> None:
+    with quiet_hangar(tmp_path / "home", db_url) as h:
+        ws = h.default_workspace()["id"]
+        package = create(h, ws, "half", {"a.py": b"1"})
+        with transaction(h.state.sessions) as session:  # as a kill mid-import leaves it
+            row = session.get(CodePackage, package["id"])
+            assert row is not None
+            row.status = "importing"
+    with quiet_hangar(tmp_path / "home", db_url) as h:
+        got = h.admin.call("GET", f"{CODE}/{package['id']}")
+        assert got["status"] == "failed" and "server stopped" in got["status_reason"]
+        reuploaded = reupload(h, package["id"], {"b.py": b"2"})
+        assert reuploaded["status"] == "succeeded"

@@ -471,3 +471,13 @@ def do_delete(session: Session, *, access: CodeAccess) -> None:
 def mount_name(package: CodePackage) -> str:
     """The folder under /work/mount/code/ (the name, or the id when the name cannot be one)."""
     return package.name if SAFE_NAME.match(package.name) else package.id
+
+
+def do_recover_imports(session: Session) -> int:
+    """Packages a killed server left ``importing`` become ``failed`` (run at start): their
+    files were never all stored; re-upload or delete them."""
+    stuck = list(session.scalars(select(CodePackage).where(CodePackage.status == "importing")))
+    for package in stuck:
+        package.status = "failed"
+        package.status_reason = "the server stopped during the import: upload the files again"
+    return len(stuck)
