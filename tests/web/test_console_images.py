@@ -1,4 +1,5 @@
-"""Console: the Images page (preset and custom images, cancelling one being made), the
+"""Console: the Images page (preset, own and shared images, cancelling one being made, a
+name's versions and its share dialog), the
 "Make image" form of a dev environment, and the workspace's idle-policy card on the
 Dev environments page.
 
@@ -15,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from hangar.db.engine import transaction
 from hangar.images.layers import software_host_dir
 from hangar.images.making import ImageBuilder
+from hangar.images.orm import Image
 from hangar.runtimes.software import layer_site_packages
 from tests.jobs.support import quiet_hangar
 from tests.support import ADMIN_PASSWORD, USER_PASSWORD, Hangar
@@ -214,3 +217,77 @@ def test_the_idle_policy_card_admins_set_and_clear_others_read(h: Hangar, admin:
     assert ("devenv.idle_policy.set", "success") in results
     assert ("devenv.idle_policy.clear", "success") in results
     assert ("devenv.idle_policy.set", "denied") in results
+
+
+def custom_image(h: Hangar, user: dict[str, Any], name: str, version: int) -> str:
+    with transaction(h.state.sessions) as session:
+        image = Image(tenant_id=user["tenant_id"], name=name, version=version, kind="custom",
+                      source="jupyterlab", created_by=user["id"], status="ready")  # fmt: skip
+        session.add(image)
+        session.flush()
+        return image.id
+
+
+def test_tabs_version_list_and_the_share_dialog(h: Hangar) -> None:
+    maker, _ = h.user_api("img_maker")
+    h.user_api("img_taker")
+    h.user_api("img_other")
+    first = custom_image(h, maker, "shared-env", 1)
+    second = custom_image(h, maker, "shared-env", 2)
+    mia = logged_in(h, "img_maker", USER_PASSWORD)
+    tom = logged_in(h, "img_taker", USER_PASSWORD)
+    olly = logged_in(h, "img_other", USER_PASSWORD)
+
+    custom = mia.get("/images?source=custom")
+    assert custom.status_code == 200, custom.text
+    assert 'href="/images?source=shared"' in custom.text and 'aria-current="true">My images' in (
+        custom.text
+    )
+    assert "python-3.11-jupyterlab" not in image_row(custom.text, first)
+    assert 'href="/images/names/shared-env"' in image_row(custom.text, second)
+    assert "python-3.11-jupyterlab:V1" not in custom.text  # the preset tab only
+    assert "No images are shared with you." in tom.get("/images?source=shared").text
+    assert f'id="image-{first}"' not in tom.get("/images").text  # not his, not shared
+
+    page = mia.get("/images/names/shared-env")
+    assert page.status_code == 200, page.text
+    assert "2 versions" in page.text and f'id="version-{second}"' in page.text
+    assert 'id="share-image-form"' in page.text and "Not shared with anyone." in page.text
+    assert olly.get("/images/names/shared-env").status_code == 404
+
+    unknown = mia.htmx("POST", "/images/names/shared-env/shares",
+                       {"target": "user", "username": "nobody", "enabled": "on"},
+                       form="share-image-form")  # fmt: skip
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.headers["hx-retarget"] == "#share-image-form-errors"
+    assert "no user &#39;nobody&#39; in your tenant" in unknown.text
+
+    shared = mia.htmx("POST", "/images/names/shared-env/shares",
+                      {"target": "user", "username": "img_taker", "tenant_name": "ignored",
+                       "expires_at": "2999-01-01T00:00", "enabled": "on"},
+                      form="share-image-form")  # fmt: skip
+    assert shared.status_code == 200, shared.text
+    assert shared.text.lstrip().startswith('<section class="card" id="image-shares">')
+    assert "Shared shared-env with user img_taker." in shared.text
+    [share] = h.admin.call("GET", f"{IMAGES}/names/shared-env/shares")
+    row = re.search(rf'<tr id="share-{share["id"]}">.*?</tr>', shared.text, re.S)
+    assert row is not None and "user img_taker" in row.group(0) and "active" in row.group(0)
+
+    mine = tom.get("/images?source=shared")
+    assert "shared with me" in image_row(mine.text, first)
+    assert f'id="image-{second}"' in mine.text
+    theirs = tom.get("/images/names/shared-env")
+    assert theirs.status_code == 200 and "shared with you" in theirs.text
+    assert 'id="share-image-form"' not in theirs.text  # only the maker (or an admin) shares
+    assert tom.htmx("POST", f"/images/shares/{share['id']}/delete").status_code == 403
+
+    off = mia.htmx("POST", f"/images/shares/{share['id']}/toggle")
+    assert off.status_code == 200 and f"Share {share['id']} disabled." in off.text
+    assert f'id="image-{first}"' not in tom.get("/images?source=shared").text
+    on = mia.htmx("POST", f"/images/shares/{share['id']}/toggle")
+    assert "Enable</button>" not in on.text and "Disable</button>" in on.text
+
+    gone = mia.htmx("POST", f"/images/shares/{share['id']}/delete")
+    assert gone.status_code == 200 and f"Removed share {share['id']}." in gone.text
+    assert "Not shared with anyone." in gone.text
+    assert tom.get("/images/names/shared-env").status_code == 404

@@ -1,13 +1,22 @@
-"""Images (``/api/v1/images``) and "make image" from a dev environment."""
+"""Images (``/api/v1/images``): listing (preset, custom, shared with you), version lists,
+"make image" from a dev environment, and sharing custom images."""
 
 from __future__ import annotations
 
 import builtins
 import time
+from datetime import datetime
 
 from hangar.client.errors import HangarLookupError
-from hangar.client.transport import Transport, payload, segment
-from hangar.images.schemas import ImageMake, ImageRead
+from hangar.client.transport import UNSET, Transport, Unset, payload, segment
+from hangar.images.schemas import (
+    ImageMake,
+    ImageNameRead,
+    ImageRead,
+    ImageShareCreate,
+    ImageShareRead,
+    ImageShareUpdate,
+)
 
 IMAGES = "/api/v1/images"
 DONE = ("ready", "failed", "cancelled")
@@ -17,8 +26,55 @@ class ImagesAPI:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def list(self) -> builtins.list[ImageRead]:
-        return self._t.get_list(ImageRead, IMAGES)
+    def list(self, *, source: str | None = None) -> builtins.list[ImageRead]:
+        """Images you can select; ``source``: ``preset``, ``custom`` (yours) or ``shared``
+        (shared with you by others)."""
+        return self._t.get_list(ImageRead, IMAGES, params={"source": source})
+
+    def names(self, *, source: str | None = None) -> builtins.list[ImageNameRead]:
+        """One entry per image name: version count, created, updated and its versions."""
+        return self._t.get_list(ImageNameRead, f"{IMAGES}/names", params={"source": source})
+
+    def versions(self, name: str) -> ImageNameRead:
+        """The versions of one image name, newest first."""
+        return self._t.get(ImageNameRead, f"{IMAGES}/names/{segment(name)}/versions")
+
+    def share(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        username: str | None = None,
+        tenant_name: str | None = None,
+        expires_at: datetime | None = None,
+        enabled: bool = True,
+    ) -> ImageShareRead:
+        """Share every version of custom image ``name`` with a user of your tenant or with
+        every user of another tenant, until ``expires_at`` (None: no end)."""
+        body = payload(
+            ImageShareCreate, user_id=user_id, username=username, tenant_name=tenant_name,
+            expires_at=expires_at, enabled=enabled,
+        )  # fmt: skip
+        path = f"{IMAGES}/names/{segment(name)}/shares"
+        return self._t.send(ImageShareRead, "POST", path, json=body)
+
+    def shares(self, name: str) -> builtins.list[ImageShareRead]:
+        return self._t.get_list(ImageShareRead, f"{IMAGES}/names/{segment(name)}/shares")
+
+    def update_share(
+        self,
+        share_id: str,
+        *,
+        enabled: bool | Unset = UNSET,
+        expires_at: datetime | Unset | None = UNSET,
+    ) -> ImageShareRead:
+        """Enable or disable a share, or change its end (``expires_at=None``: no end)."""
+        body = payload(ImageShareUpdate, enabled=enabled, expires_at=expires_at)
+        path = f"{IMAGES}/shares/{segment(share_id)}"
+        return self._t.send(ImageShareRead, "PATCH", path, json=body)
+
+    def unshare(self, share_id: str) -> None:
+        self._t.request("DELETE", f"{IMAGES}/shares/{segment(share_id)}")
 
     def get(self, image_id: str) -> ImageRead:
         return self._t.get(ImageRead, f"{IMAGES}/{segment(image_id)}")

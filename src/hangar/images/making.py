@@ -22,7 +22,7 @@ from hangar.db.engine import transaction
 from hangar.errors import Conflict, NotFound, PermissionDenied
 from hangar.images import layers
 from hangar.images.orm import Image
-from hangar.images.service import label
+from hangar.images.service import label, name_owner, visible
 from hangar.naming import check_n1
 from hangar.runtimes.software import layer_site_packages
 from hangar.tenancy.access import Actor
@@ -70,6 +70,13 @@ def do_request(
             Image.tenant_id == actor.tenant_id, Image.name == name
         )
     )
+    maker = name_owner(session, actor.tenant_id, name)
+    if latest is not None and maker != actor.id and not actor.is_tenant_admin:
+        raise Conflict(
+            f"image name '{name}' belongs to another user of your tenant: a new version of an "
+            "image can be made only by its maker or a tenant admin; pick another name",
+            fields={"name": "taken by another user"},
+        )
     new = new_id()
     image = Image(
         id=new, tenant_id=actor.tenant_id, name=name, version=(latest or 0) + 1, kind="custom",
@@ -85,14 +92,21 @@ def do_request(
 
 
 def image_for_change(session: Session, actor: Actor, image_id: str) -> Image:
-    """A custom image of the caller's tenant that the caller made (or a tenant admin)."""
+    """A custom image of the caller's tenant that the caller made (or a tenant admin).
+    Images the caller cannot see are 404; one only shared with them is 403."""
     image = session.get(Image, image_id, with_for_update=True)
-    if image is None or image.tenant_id != actor.tenant_id:
+    if image is None or not session.scalar(
+        select(func.count()).where(Image.id == image_id, visible(actor))
+    ):
         raise NotFound(f"image '{image_id}' not found", kind="image", id=image_id)
-    if image.created_by != actor.id and not actor.is_tenant_admin:
+    if image.tenant_id is None:
+        raise PermissionDenied(f"image '{image.name}' is a preset image: it cannot be changed")
+    if image.tenant_id != actor.tenant_id or (
+        image.created_by != actor.id and not actor.is_tenant_admin
+    ):
         raise PermissionDenied(
-            f"image '{image.name}' was made by another user; only they or a tenant admin "
-            "may change it"
+            f"image '{image.name}' was made by another user and only shared with you; only "
+            "its maker or a tenant admin of its tenant may change it"
         )
     return image
 
