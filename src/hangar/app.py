@@ -28,6 +28,7 @@ from hangar.assets.code_routes import router as code_routes
 from hangar.assets.confidential_audit import ConfidentialAudit
 from hangar.assets.dataset_routes import router as dataset_routes
 from hangar.assets.dataset_routes import storage_router
+from hangar.assets.model_aliases import router as model_alias_routes
 from hangar.assets.model_routes import router as model_routes
 from hangar.assets.model_transfer_routes import router as model_transfer_routes
 from hangar.audit.routes import router as audit_router
@@ -251,8 +252,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
-        simulation_routes, model_routes, model_transfer_routes, code_routes, dataset_routes,
-        storage_router,
+        simulation_routes, model_routes, model_transfer_routes, model_alias_routes, code_routes,
+        dataset_routes, storage_router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -18,7 +18,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import annotated, archives, datasets, mounts, storages, templates, transfer
+from hangar.assets import (
+    annotated,
+    archives,
+    datasets,
+    mounts,
+    storages,
+    templates,
+    transfer,
+    usage,
+)
 from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetRecord, DatasetVersion, ExternalStorage
 from hangar.assets.dataset_schemas import (
@@ -68,6 +77,15 @@ def register_storage(session: SessionDep, actor: CurrentActor, body: StorageCrea
 @storage_router.get("", response_model=list[StorageRead])
 def list_storages(session: SessionDep, actor: CurrentActor) -> list[StorageRead]:
     return [_storage(r) for r in storages.listed(session, actor)]
+
+
+@storage_router.get("/platform")
+def platform_usage(session: SessionDep, actor: CurrentActor) -> dict[str, int]:
+    """The tenant's platform storage: free quota, used and left (the forms show what is left,
+    spec 07 §0)."""
+    quota = usage.quota_of(session, actor.tenant_id)
+    used = usage.used_bytes(session, tenant_id=actor.tenant_id)
+    return {"quota_bytes": quota, "used_bytes": used, "free_bytes": max(0, quota - used)}
 
 
 @storage_router.get("/{storage_id}/check")

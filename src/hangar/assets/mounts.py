@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hangar.assets import annotated, datasets, registry
+from hangar.assets import annotated, datasets, model_aliases, registry
 from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetVersion
 from hangar.assets.manifests import Manifest, materialize
@@ -172,13 +172,7 @@ def _model(
     if not rows:
         raise Conflict(f"model '{access.model.name}' has no version yet")
     if version:
-        try:
-            number = int(str(version).lstrip("Vv"))
-        except ValueError:
-            raise ValidationFailed.field(
-                "version", f"{version!r} is not a version (V1, 2, ...)"
-            ) from None
-        row = registry.version(session, access.model, number)
+        row = model_aliases.version_by_ref(session, access.model, str(version))
     else:
         row = max(rows, key=lambda v: v.number)
     tree = tree_for(store, home, "model", row.id, Manifest.from_json(row.manifest))

@@ -9,6 +9,9 @@ from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Manifest
 from hangar.assets.orm import BlobRef
 from hangar.errors import Conflict
+from hangar.tenancy.orm import Tenant
+
+GIB = 1024**3
 
 
 def used_bytes(session: Session, *, tenant_id: str) -> int:
@@ -24,8 +27,9 @@ def do_reference(
     session: Session, *, tenant_id: str, manifest: Manifest, quota_bytes: int | None = None
 ) -> int:
     """Count ``manifest`` as the tenant's (one more reference per blob it names); refuse with
-    a 409 naming the figures when it would take the tenant over ``quota_bytes``. Returns the
-    bytes newly charged (blobs the tenant did not reference yet)."""
+    a 409 naming the figures when it would take the tenant over ``quota_bytes`` (default: the
+    tenant's free platform storage, ``Tenant.storage_quota_gib``). Returns the bytes newly
+    charged (blobs the tenant did not reference yet)."""
     blobs = manifest.blobs
     held = {
         row.sha256: row
@@ -34,12 +38,15 @@ def do_reference(
         )
     }
     new = sum(size for sha, size in blobs.items() if sha not in held)
-    if quota_bytes is not None and new:
+    if quota_bytes is None:
+        quota_bytes = quota_of(session, tenant_id)
+    if new:
         used = used_bytes(session, tenant_id=tenant_id)
         if used + new > quota_bytes:
             raise Conflict(
-                f"the tenant's platform storage holds {used:,} bytes of its {quota_bytes:,}; "
-                f"this adds {new:,}: delete versions or use tenant storage (spec 07 §0)",
+                f"the tenant's platform storage holds {_gb(used)} of its free {_gb(quota_bytes)}"
+                f"; this adds {_gb(new)}: delete versions or datasets you no longer need, or "
+                "keep large data on tenant storage (spec 07 §0)",
                 fields={"storage": f"{used + new:,} > {quota_bytes:,} bytes"},
             )
     for sha, size in blobs.items():
@@ -50,6 +57,16 @@ def do_reference(
             row.refs += 1
     session.flush()
     return new
+
+
+def quota_of(session: Session, tenant_id: str) -> int:
+    """The tenant's free platform storage in bytes."""
+    tenant = session.get(Tenant, tenant_id)
+    return (tenant.storage_quota_gib if tenant else 0) * GIB
+
+
+def _gb(size: int) -> str:
+    return f"{size / GIB:.2f} GiB"
 
 
 def do_release(session: Session, *, tenant_id: str, manifest: Manifest) -> int:

@@ -21,6 +21,8 @@ class Tenant(Base):
     default_max_gpus: Mapped[int] = mapped_column(Integer, default=10000)
     default_max_cpus: Mapped[int] = mapped_column(Integer, default=10000)
     default_pfs_gib: Mapped[int] = mapped_column(Integer, default=512)
+    # Free platform storage for the tenant's models, datasets and code (spec 07 §0: 300 G).
+    storage_quota_gib: Mapped[int] = mapped_column(Integer, default=300, server_default="300")
 
 
 class User(Base):

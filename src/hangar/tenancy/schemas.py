@@ -229,3 +229,10 @@ class TenantRead(Output):
     id: str
     name: str
     created_at: datetime
+    storage_quota_gib: int = 300
+
+
+class StorageQuotaUpdate(Input):
+    """The tenant's free platform storage (spec 07 §0: 300 G by default)."""
+
+    storage_quota_gib: Annotated[int, Field(ge=0, le=1_000_000)]
