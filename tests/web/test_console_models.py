@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import io
+import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.assets.link_server import serving
 from tests.jobs.support import quiet_hangar
 from tests.support import ADMIN_PASSWORD, Hangar
 from tests.web.console import logged_in
@@ -55,3 +59,34 @@ def test_create_upload_download_and_share_from_the_console(h: Hangar) -> None:
     assert "V1" in detail and 'id="upload-model-form"' in detail
     shared = console.htmx("POST", f"{model_url}/versions/1/share", {"validity": "7d"})
     assert shared.status_code == 200 and '<code id="share-token">hms_' in shared.text
+
+
+def test_link_import_aliases_export_and_free_storage_on_the_model_page(
+    h: Hangar, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    with zipfile.ZipFile(site / "m.zip", "w") as zf:
+        zf.writestr("weights.bin", os.urandom(4096))
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    ws = h.default_workspace()["id"]
+    model = h.admin.call("POST", "/api/v1/models", 201, json={"workspace_id": ws, "name": "m"})
+    page = console.get(f"/models/{model['id']}").text
+    assert 'id="link-model-form"' in page and "Free platform storage left: 300.00 GiB" in page
+    with serving(site) as url:
+        made = console.htmx("POST", f"/models/{model['id']}/from-link",
+                            {"url": f"{url}/m.zip"}, form="link-model-form")  # fmt: skip
+    assert made.status_code == 200 and "Imported 1 file(s) as V1" in made.text
+    assert f"/api/v1/models/{model['id']}/versions/1/export" in made.text
+    aliased = console.htmx("POST", f"/models/{model['id']}/aliases",
+                           {"alias": "prod", "version": "1"}, form="alias-model-form")  # fmt: skip
+    assert (
+        "prod now points at V1" in aliased.text
+        and '<span class="badge">prod</span>' in aliased.text
+    )
+    bad = console.htmx("POST", f"/models/{model['id']}/aliases",
+                       {"alias": "V9", "version": "1"}, form="alias-model-form")  # fmt: skip
+    assert bad.status_code == 422
+    exported = console.client.get(f"/api/v1/models/{model['id']}/versions/1/export")
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as zf:
+        assert zf.namelist() == ["weights.bin"]

@@ -14,10 +14,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import registry, sharing
+from hangar.assets import model_aliases, model_transfer_routes, registry, sharing, usage
 from hangar.assets.model_routes import CHUNK, store_of
 from hangar.tenancy.access import Actor, access_workspace
 from hangar.web.chrome import PageChrome
+from hangar.web.forms import parse
 from hangar.web.templating import render
 
 router = APIRouter(prefix="/models", include_in_schema=False)
@@ -53,7 +54,12 @@ def create(
 
 def _detail(session: Session, actor: Actor, model_id: str) -> dict[str, object]:
     found = registry.access_model(session, actor, model_id, "model.get_record", write=False)
-    return {"model": found.model, "versions": registry.versions(session, found.model)}
+    quota = usage.quota_of(session, actor.tenant_id)
+    return {
+        "model": found.model, "versions": registry.versions(session, found.model),
+        "aliases": model_aliases.aliases(session, found.model),
+        "free_bytes": max(0, quota - usage.used_bytes(session, tenant_id=actor.tenant_id)),
+    }  # fmt: skip
 
 
 @router.get("/{model_id}")
@@ -103,3 +109,31 @@ def share(
     )
     context = {"model": found.model, "version": version, "token": token, "value": value}
     return render(request, "models/_token.html", context)
+
+
+@router.post("/{model_id}/from-link", name="model.link_page")
+def from_link(
+    request: Request, actor: StreamingActor, settings: SettingsDep, model_id: str,
+    url: Box = "",
+) -> Response:  # fmt: skip
+    """The next version from an archive at ``url`` (the API's ``from-link``)."""
+    row = model_transfer_routes.import_from_link(
+        request, actor, settings, model_id, model_transfer_routes.LinkImport(url=url)
+    )
+    sessions = app_state(request).sessions
+    with sessions() as session:
+        context = {**_detail(session, actor, model_id),
+                   "flash": f"Imported {row.files} file(s) as {row.label}."}  # fmt: skip
+        return render(request, "models/_versions.html", context)
+
+
+@router.post("/{model_id}/aliases", name="model.alias_page")
+def set_alias(
+    request: Request, session: SessionDep, actor: CurrentActor, model_id: str,
+    alias: Box = "", version: Box = "",
+) -> Response:  # fmt: skip
+    body = parse(model_aliases.AliasSet, version=version)
+    model_aliases.set_alias(session, actor, model_id, alias, body)
+    context = {**_detail(session, actor, model_id),
+               "flash": f"{alias} now points at V{body.version}."}  # fmt: skip
+    return render(request, "models/_versions.html", context)
