@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -48,15 +48,17 @@ class DevEnvsAPI:
         idle_minutes: int | None = None,
         stop_at: datetime | None = None,
         start: bool = False,
+        mounts: Sequence[Mapping[str, Any]] = (),
         source: Source = "api",
     ) -> DevEnvRead:
-        """Create an environment (*Not started*); ``start=True`` starts it too."""
+        """Create an environment (*Not started*); ``start=True`` starts it too. ``mounts`` as
+        for jobs."""
         res = resources.model_dump() if isinstance(resources, NodeResources) else dict(resources)
         body = payload(
             DevEnvCreate, workspace_id=workspace_id, name=name, description=description, ide=ide,
             image=image, resources=res, quota_id=quota_id, queue_id=queue_id,
             env=dict(env or {}), ssh_keys=ssh_keys, idle_minutes=idle_minutes, stop_at=stop_at,
-            start=start,
+            start=start, mounts=[dict(m) for m in mounts],
         )  # fmt: skip
         response = self._t.request("POST", DEVENVS, params={"source": source}, json=body)
         return self._t.parse(DevEnvRead, response)

@@ -48,17 +48,20 @@ class JobsAPI:
         image: str | None = None,
         env: Mapping[str, str] | None = None,
         restart: RestartPolicy | Mapping[str, Any] | None = None,
+        mounts: Sequence[Mapping[str, Any]] = (),
         source: Source = "api",
     ) -> JobRead:
         """Submit a training job. ``resources`` is per node: a ``spec_id``, or ``cpu_cores``
         and ``mem_gib`` (plus ``gpus``, ``gpu_model``). DDP runs 1 master + ``worker_count``
         workers. Without ``quota_id`` a custom workspace uses its one associated quota; the
-        default workspace uses ``queue_id`` or the built-in default queue."""
+        default workspace uses ``queue_id`` or the built-in default queue. ``mounts`` are
+        ``{"kind": "dataset"|"model"|"code", "id", "version"}`` shown at /work/mount/<kind>/."""
         body = payload(
             TrainingJobCreate, workspace_id=workspace_id, name=name, description=description,
             command=command, mode=mode, worker_count=worker_count, procs_per_node=procs_per_node,
             resources=_plain(resources), quota_id=quota_id, queue_id=queue_id, image=image,
             env=dict(env or {}), restart=_plain(restart) if restart is not None else {},
+            mounts=[dict(m) for m in mounts],
         )  # fmt: skip
         response = self._t.request("POST", JOBS, params={"source": source}, json=body)
         return self._t.parse(JobRead, response)

@@ -11,6 +11,8 @@ import typer
 
 from hangar.cli.commands.jobs import _env, _pick, _spec, _workspace
 from hangar.cli.context import HangarTyper, OutputOpt, YesOpt, connect, output_format
+from hangar.cli.mount_option import MountOpt, mounts_text
+from hangar.cli.mount_option import resolve as resolve_mounts
 from hangar.cli.output import Column, done, emit, print_error, record, say, table
 from hangar.client import HangarClient
 from hangar.devenvs.schemas import DevEnvRead, DevEnvSummary, IdlePolicyRead
@@ -63,6 +65,7 @@ def show_env(env: DevEnvRead, base: str = "") -> None:
              (f"kept until {env.cache.purge_at}" if env.cache.purge_at else
               f"/work/cache, {env.cache.limit_gib} GiB")),
             ("Created by", env.created_by_name), ("Created", env.created_at),
+            ("Mounts", mounts_text(env.mounts)),
         ]
     )  # fmt: skip
     for event in env.events[-8:]:
@@ -116,6 +119,7 @@ def create(
     ] = None,
     description: Annotated[str, typer.Option("--description", "-d")] = "",
     start: Annotated[bool, typer.Option(help="Start it right away.")] = False,
+    mount: MountOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Create an environment; it is *Not started* unless --start is given."""
@@ -133,6 +137,7 @@ def create(
             else {"cpu_cores": cpu, "mem_gib": mem_gib, "gpus": gpus, "gpu_model": gpu_model}
         )
         made = client.devenvs.create(
+            mounts=resolve_mounts(client, ws, mount),
             workspace_id=ws, name=name, ide="code-server" if ide == "code-server" else "jupyterlab",
             image=image, resources=resources, quota_id=quota_id, queue_id=queue_id,
             description=description, env=_env(env), ssh_keys=_keys(ssh_key, ssh_key_file),

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from hangar.cli.context import HangarTyper, OutputOpt, YesOpt, connect, output_format
+from hangar.cli.mount_option import MountOpt, mounts_text
+from hangar.cli.mount_option import resolve as resolve_mounts
 from hangar.cli.output import Column, done, emit, notice, record, say, table
 from hangar.client import HangarClient, HangarLookupError
 from hangar.jobs.schemas import JobOptions, JobRead, JobSummary, PoolQueue, QueuedWorkload, RunRead
@@ -68,6 +70,7 @@ def show_job(job: JobRead) -> None:
             ("Fault tolerance", job.restart.fault_tolerance), ("Priority", job.priority),
             ("Created by", job.created_by_name), ("Source", job.source),
             ("Submitted", job.submitted_at), ("Runs", job.run_count),
+            ("Mounts", mounts_text(job.mounts)),
         ]
     )  # fmt: skip
     table(job.runs, RUN_COLUMNS, empty="no runs yet")
@@ -156,6 +159,7 @@ def create(
     description: Annotated[str, typer.Option("--description", "-d")] = "",
     fault_tolerance: Annotated[bool, typer.Option(help="Restart from checkpoints.")] = False,
     max_restarts: Annotated[int, typer.Option(help="Restarts per error.")] = 3,
+    mount: MountOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Submit a training job; it waits until the scheduler admits it."""
@@ -174,6 +178,7 @@ def create(
             else {"cpu_cores": cpu, "mem_gib": mem_gib, "gpus": gpus, "gpu_model": gpu_model}
         )
         made = client.jobs.create(
+            mounts=resolve_mounts(client, ws, mount),
             workspace_id=ws, name=name, command=text, resources=resources,
             mode="ddp" if mode == "ddp" else "single", worker_count=workers,
             procs_per_node=procs_per_node, quota_id=quota_id, queue_id=queue_id,
