@@ -12,6 +12,7 @@ from hangar.errors import Conflict
 from hangar.tenancy.orm import Tenant
 
 GIB = 1024**3
+DEFAULT_QUOTA_GIB = 300  # spec 07 §0: 300 G free
 
 
 def used_bytes(session: Session, *, tenant_id: str) -> int:
@@ -62,7 +63,7 @@ def do_reference(
 def quota_of(session: Session, tenant_id: str) -> int:
     """The tenant's free platform storage in bytes."""
     tenant = session.get(Tenant, tenant_id)
-    return (tenant.storage_quota_gib if tenant else 0) * GIB
+    return (tenant.storage_quota_gib if tenant else DEFAULT_QUOTA_GIB) * GIB
 
 
 def _gb(size: int) -> str:
