@@ -65,7 +65,7 @@ def test_the_free_platform_storage_is_enforced_and_shown(h: Hangar) -> None:
     h.admin.call("PUT", f"/api/v1/tenants/{me['tenant_id']}/storage-quota",
                  json={"storage_quota_gib": 0})  # fmt: skip
     refused = upload(h, model["id"], b"x" * 1000, status=409)
-    assert "platform storage holds 0.00 GiB of its free 0.00 GiB" in refused["message"]
+    assert "platform storage holds 0 bytes of its free 0 bytes" in refused["message"]
     h.admin.call("PUT", f"/api/v1/tenants/{me['tenant_id']}/storage-quota",
                  json={"storage_quota_gib": 1})  # fmt: skip
     upload(h, model["id"], b"x" * 1000)

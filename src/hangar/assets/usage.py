@@ -67,6 +67,11 @@ def quota_of(session: Session, tenant_id: str) -> int:
 
 
 def _gb(size: int) -> str:
+    """A size as people read it: bytes below 1 MiB, then MiB or GiB."""
+    if size < 1024**2:
+        return f"{size:,} bytes"
+    if size < GIB:
+        return f"{size / 1024**2:.2f} MiB"
     return f"{size / GIB:.2f} GiB"
 
 
