@@ -15,7 +15,9 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,23 +53,29 @@ class BlobStore:
         self, chunks: Iterable[bytes], *, limit: int | None = None, expect: str | None = None
     ) -> Blob:
         """Store the bytes of ``chunks``. ``limit``: refuse more bytes than this (nothing is
-        kept); ``expect``: the SHA-256 they must have (a corrupted upload keeps nothing)."""
+        kept); ``expect``: the SHA-256 they must have (a corrupted upload keeps nothing).
+
+        This thread hashes while a writer thread writes (hashlib and ``os.write`` let go of
+        the GIL, so the two overlap) and starts the write-back to disk as it goes, so the
+        closing ``fsync`` has little left to do. ``chunks`` must not change once yielded."""
         digest = hashlib.sha256()
         size = 0
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
         temp = Path(name)
+        writer = _Writer(fd)
         try:
-            with os.fdopen(fd, "wb") as out:
+            try:
                 for chunk in chunks:
                     size += len(chunk)
                     if limit is not None and size > limit:
                         raise ValidationFailed.field(
                             "file", f"larger than the limit of {limit:,} bytes; nothing was kept"
                         )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                    writer.write(chunk)
+                    digest.update(chunk)  # meanwhile the writer thread writes it
+            finally:
+                writer.close()
+            os.fsync(fd)
             sha = digest.hexdigest()
             if expect is not None and sha != expect.lower():
                 raise ValidationFailed.field(
@@ -85,6 +93,8 @@ class BlobStore:
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
+        finally:
+            os.close(fd)
 
     def put_file(self, source: Path, *, limit: int | None = None) -> Blob:
         with source.open("rb") as f:
@@ -102,6 +112,68 @@ class BlobStore:
                 leftover.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+class _Writer:
+    """Writes chunks to ``fd`` in a thread of its own, in order, at most ``AHEAD`` bytes
+    behind; every ``FLUSH_EVERY`` bytes it waits for the disk (``fdatasync``), which also
+    keeps the file's dirty pages from piling up for the final ``fsync``. A write error is
+    raised by the next :meth:`write` or by :meth:`close`."""
+
+    AHEAD = 16 * 1024 * 1024
+    FLUSH_EVERY = 64 * 1024 * 1024
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.error: OSError | None = None
+        self.pending: deque[bytes | None] = deque()
+        self.pending_bytes = 0
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
+        self.thread.start()
+
+    def write(self, chunk: bytes) -> None:
+        with self.changed:
+            while self.pending_bytes >= self.AHEAD and self.error is None:
+                self.changed.wait()
+            if self.error is not None:
+                raise self.error
+            self.pending.append(chunk)
+            self.pending_bytes += len(chunk)
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        """Wait for the writes queued so far (also on the way out of an error)."""
+        with self.changed:
+            self.pending.append(None)
+            self.changed.notify_all()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        unflushed = 0
+        while True:
+            with self.changed:
+                while not self.pending:
+                    self.changed.wait()
+                chunk = self.pending.popleft()
+            if chunk is None:
+                return
+            if self.error is None:
+                try:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(self.fd, view) :]
+                    unflushed += len(chunk)
+                    if unflushed >= self.FLUSH_EVERY:
+                        os.fdatasync(self.fd)
+                        unflushed = 0
+                except OSError as exc:
+                    self.error = exc
+            with self.changed:
+                self.pending_bytes -= len(chunk)
+                self.changed.notify_all()
 
 
 def read_chunks(f: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:

@@ -60,23 +60,12 @@ class ModelsAPI:
     ) -> VersionRead:  # fmt: skip
         """The next version from ``file``, streamed; its SHA-256 (computed first) lets the
         server refuse a corrupted upload."""
-        digest = hashlib.sha256()
         with file.open("rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-
-        def body() -> Iterator[bytes]:
-            with file.open("rb") as f:
-                while chunk := f.read(CHUNK):
-                    if progress is not None:
-                        progress(len(chunk))
-                    yield chunk
-
-        params = {"filename": name or file.name, "sha256": digest.hexdigest(),
-                  "description": description}  # fmt: skip
-        response = self._t.request(
-            "PUT", f"{MODELS}/{segment(model_id)}/versions/upload", params=params, content=body()
-        )
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        params = {"filename": name or file.name, "sha256": digest, "description": description}
+        url = f"{MODELS}/{segment(model_id)}/versions/upload"
+        with file.open("rb") as f:
+            response = self._t.upload("PUT", url, params=params, source=f, progress=progress)
         return self._t.parse(VersionRead, response)
 
     def save_from_workload(
@@ -96,11 +85,7 @@ class ModelsAPI:
     ) -> Path:  # fmt: skip
         """One file of a version into ``dest``, streamed."""
         url = f"{MODELS}/{segment(model_id)}/versions/{number}/files/{path}"
-        with self._t.stream("GET", url) as response, dest.open("wb") as out:
-            for chunk in response.iter_bytes(CHUNK):
-                out.write(chunk)
-                if progress is not None:
-                    progress(len(chunk))
+        self._t.download(url, dest, progress=progress)
         return dest
 
     def delete(self, model_id: str, *, version: int | None = None) -> None:

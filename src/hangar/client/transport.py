@@ -9,10 +9,14 @@ endpoints are not idempotent.
 from __future__ import annotations
 
 import enum
+import http.client
+import io
 import ssl
-from collections.abc import Iterable, Iterator, Mapping
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
@@ -31,6 +35,10 @@ from hangar.client.errors import (
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, str | int | bool | datetime | None]
 DEFAULT_TIMEOUT: Final = 30.0
+#: File bodies (model uploads and downloads) move through one buffer of this size.
+TRANSFER_BUFFER: Final = 4 * 1024 * 1024
+#: A connection that broke (not a local file's error, which is raised as it is).
+BROKEN: Final = (ConnectionError, ssl.SSLError)
 
 
 class Unset(enum.Enum):
@@ -102,10 +110,14 @@ class Transport:
         self.server_url = normalize_server_url(server_url)
         self.token = token
         self.timeout = timeout
+        # The same TLS settings for httpx and for the plain connections of file transfers.
+        self._ssl = verify if isinstance(verify, ssl.SSLContext) else None
+        if self._ssl is None and self.server_url.startswith("https://"):
+            self._ssl = httpx.create_ssl_context(verify=verify)
         self._http = httpx.Client(
             base_url=self.server_url,
             timeout=timeout,
-            verify=verify,
+            verify=self._ssl or verify,
             headers={"User-Agent": f"hangar-sdk/{__version__}", "Accept": "application/json"},
             follow_redirects=False,
         )
@@ -157,6 +169,118 @@ class Transport:
             raise self._connection_error(exc) from exc
         finally:
             response.close()
+
+    # --- file bodies ----------------------------------------------------------------------
+    # A file's bytes go over a plain ``http.client`` connection, read into and sent from one
+    # reused buffer with ``socket.sendall`` / ``readinto``: httpx's pure-Python HTTP/1.1 layer
+    # costs a multiple of the transfer itself for a large file (copies, a new buffer per
+    # piece). The request (URL, auth, headers) is still built by httpx, and errors and
+    # answers are turned into the same exceptions and ``httpx.Response`` objects as above.
+    # Through a proxy (``HTTP(S)_PROXY``, ``ALL_PROXY``), httpx sends them as before.
+
+    def upload(
+        self, method: str, path: str, *, params: Params | None, source: io.BufferedIOBase,
+        progress: Callable[[int], None] | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        """Send ``source`` (read to its end) as the body, chunked; the answer if below 400."""
+        request = self._build(method, path, params=params, json=None, auth=True)
+        if not self._direct(request.url):
+            return self.request(method, path, params=params, content=_pieces(source, progress))
+        connection = self._connect(request)
+        try:
+            try:
+                _send_head(connection, request, {"Transfer-Encoding": "chunked"})
+                buffer = memoryview(bytearray(TRANSFER_BUFFER))
+                while n := source.readinto(buffer):
+                    if progress is not None:
+                        progress(n)
+                    connection.send(b"%x\r\n" % n)
+                    connection.send(buffer[:n])
+                    connection.send(b"\r\n")
+                connection.send(b"0\r\n\r\n")
+            except BROKEN:
+                # The server may have answered and closed before taking the whole body (a
+                # refused upload): read that answer, as httpx does.
+                pass
+            except TimeoutError as exc:
+                raise self._plain_error(exc, request) from exc
+            try:
+                answer = connection.getresponse()
+                response = _response(request, answer, answer.read())
+            except (*BROKEN, TimeoutError, http.client.HTTPException) as exc:
+                raise self._plain_error(exc, request) from exc
+        finally:
+            connection.close()
+        if response.is_error:
+            raise api_error(response, self.server_url)
+        return response
+
+    def download(
+        self, path: str, dest: Path, *, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """GET ``path`` into the file ``dest``, opened (created or emptied) once the server
+        has answered with the file."""
+        request = self._build("GET", path, params=None, json=None, auth=True)
+        if not self._direct(request.url):
+            with self.stream("GET", path) as streamed, dest.open("wb") as out:
+                for chunk in streamed.iter_bytes(TRANSFER_BUFFER):
+                    out.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            return
+        connection = self._connect(request)
+        try:
+            try:
+                _send_head(connection, request, {})
+                answer = connection.getresponse()
+                if answer.status >= 400:
+                    raise api_error(_response(request, answer, answer.read()), self.server_url)
+                buffer = memoryview(bytearray(TRANSFER_BUFFER))
+                with dest.open("wb") as out:
+                    while n := answer.readinto(buffer):
+                        out.write(buffer[:n])
+                        if progress is not None:
+                            progress(n)
+            except (*BROKEN, TimeoutError, http.client.HTTPException) as exc:
+                raise self._plain_error(exc, request) from exc
+        finally:
+            connection.close()
+
+    def _direct(self, url: httpx.URL) -> bool:
+        """Whether httpx would connect straight to ``url`` (no proxy from the environment)."""
+        proxies = urllib.request.getproxies()
+        if not (proxies.get(url.scheme) or proxies.get("all")):
+            return True
+        return bool(urllib.request.proxy_bypass(url.host))
+
+    def _connect(self, request: httpx.Request) -> http.client.HTTPConnection:
+        url = request.url
+        connection = (
+            http.client.HTTPSConnection(url.host, url.port, timeout=self.timeout,
+                                        context=self._ssl)
+            if url.scheme == "https"
+            else http.client.HTTPConnection(url.host, url.port, timeout=self.timeout)
+        )  # fmt: skip
+        try:
+            connection.connect()
+        except OSError as exc:
+            connection.close()
+            raise self._plain_error(exc, request, connecting=True) from exc
+        return connection
+
+    def _plain_error(
+        self, exc: Exception, request: httpx.Request, *, connecting: bool = False
+    ) -> HangarConnectionError:
+        """The error httpx would have raised, described by :meth:`_connection_error`."""
+        message = str(exc) or type(exc).__name__
+        error: httpx.HTTPError
+        if isinstance(exc, TimeoutError):
+            error = httpx.TimeoutException(message, request=request)
+        elif connecting:
+            error = httpx.ConnectError(message, request=request)
+        else:
+            error = httpx.RemoteProtocolError(message, request=request)
+        return self._connection_error(error)
 
     def get(self, model: type[M], path: str, *, params: Params | None = None) -> M:
         return self.parse(model, self.request("GET", path, params=params))
@@ -251,6 +375,41 @@ def api_error(response: httpx.Response, server_url: str) -> HangarAPIError:
         message=message,
         body=body if isinstance(body, dict) else {},
     )
+
+
+def _send_head(
+    connection: http.client.HTTPConnection, request: httpx.Request, extra: Mapping[str, str]
+) -> None:
+    """The request line and ``request``'s headers (Host, auth, user agent) but its body's
+    length (none was given to httpx), with ``extra``; no compression asked for."""
+    connection.putrequest(
+        request.method, request.url.raw_path.decode("ascii"), skip_host=True,
+        skip_accept_encoding=True,
+    )  # fmt: skip
+    for name, value in request.headers.multi_items():
+        if name.lower() not in ("accept-encoding", "connection", "content-length"):
+            connection.putheader(name, value)
+    connection.putheader("Accept-Encoding", "identity")
+    for name, value in extra.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+
+
+def _response(
+    request: httpx.Request, answer: http.client.HTTPResponse, content: bytes
+) -> httpx.Response:
+    """An answer read over a plain connection as an ``httpx.Response`` (decoded as httpx
+    would if it came compressed after all)."""
+    return httpx.Response(
+        answer.status, headers=answer.getheaders(), content=content, request=request
+    )
+
+
+def _pieces(source: io.BufferedIOBase, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    while chunk := source.read(TRANSFER_BUFFER):
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk
 
 
 def _query(params: Params | None) -> dict[str, str | int] | None:
