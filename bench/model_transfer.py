@@ -5,9 +5,10 @@
 Writes a file of ``--mib`` MiB of random bytes, starts Hangar as ``hangar serve`` runs it
 (``hangar.serve``: uvicorn with httptools and uvloop, on loopback, SQLite, a fresh HANGAR_HOME
 on the same disk) in a process of its own, and with the SDK — as ``hangar model upload`` and
-``hangar model download`` do — uploads it as a model version (streamed, SHA-256 computed by
-the client first and verified by the server, stored content-addressed and fsynced) and
-downloads it back. The baseline, on the same disk, is ``shutil.copyfile`` of the file then
+``hangar model download`` do — uploads it as a model version (a resumable upload session, the
+file streamed in one request while the client hashes it in a second thread; the server hashes
+as it receives, stores content-addressed and fsynced, and checks the client's SHA-256 at the
+end) and downloads it back. The baseline, on the same disk, is ``shutil.copyfile`` of the file then
 ``fsync`` (the upload leaves its blob fsynced; the copy into the page cache alone is printed
 too). Each of ``--runs`` rounds measures all three; the best of each is printed (the machine
 may be shared, and the best is the least disturbed).

@@ -22,7 +22,7 @@ from hangar.api import errors
 from hangar.api.health import router as health_router
 from hangar.api.middleware import AuditTrail, BodyLimit, SecurityHeaders
 from hangar.api.state import AppState
-from hangar.assets import code_packages
+from hangar.assets import code_packages, resumable
 from hangar.assets.annotated import do_recover_imports, sweep_staging
 from hangar.assets.code_routes import router as code_routes
 from hangar.assets.confidential_audit import ConfidentialAudit
@@ -31,6 +31,7 @@ from hangar.assets.dataset_routes import storage_router
 from hangar.assets.model_aliases import router as model_alias_routes
 from hangar.assets.model_routes import router as model_routes
 from hangar.assets.model_transfer_routes import router as model_transfer_routes
+from hangar.assets.model_upload_routes import router as model_upload_routes
 from hangar.audit.routes import router as audit_router
 from hangar.audit.service import do_prune
 from hangar.backends.local.backend import LocalBackend
@@ -97,6 +98,7 @@ def build_state(settings: Settings) -> tuple[AppState, FirstStart | None]:
         do_recover_imports(session)
         code_packages.do_recover_imports(session)
     sweep_staging(settings.home)
+    resumable.sweep(settings.home)
     sync_local_inventory(state)
     return state, first
 
@@ -252,8 +254,8 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         workspaces.router, tokens.router, tenants.router, audit_router, cluster_routes.router,
         quota_routes.router, queue_routes.router, job_routes.router, devenv_routes,
         idle_policies, image_routes, devenv_gateway, billing_routes, usage_routes, costing_routes,
-        simulation_routes, model_routes, model_transfer_routes, model_alias_routes, code_routes,
-        dataset_routes, storage_router,
+        simulation_routes, model_upload_routes, model_routes, model_transfer_routes,
+        model_alias_routes, code_routes, dataset_routes, storage_router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app)

@@ -45,7 +45,9 @@ SECURITY_HEADERS = [
 
 
 # Routes that stream a file into storage and enforce their own limit while doing so.
-UPLOADS = re.compile(r"^(/api/v1/models/[^/]+/versions/upload|/models/[^/]+/upload)$")
+UPLOADS = re.compile(
+    r"^(/api/v1/models/[^/]+/versions/upload|/api/v1/models/uploads/[^/]+|/models/[^/]+/upload)$"
+)
 UPLOAD_LIMIT = 2 * 1024**3 + 1024**2  # a model file (≤ 2 GB, spec 07 §1.2), with slack
 # Code package uploads (API and console): multipart, ≤ 5 files of ≤ 400 MB each (spec 07 §4).
 CODE_UPLOADS = re.compile(r"^(/api/v1/code-packages|/code)(/[^/]+/upload)?$")

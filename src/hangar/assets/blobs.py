@@ -59,42 +59,36 @@ class BlobStore:
         the GIL, so the two overlap) and starts the write-back to disk as it goes, so the
         closing ``fsync`` has little left to do. ``chunks`` must not change once yielded."""
         digest = hashlib.sha256()
-        size = 0
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-")
         temp = Path(name)
-        writer = _Writer(fd)
         try:
             try:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if limit is not None and size > limit:
-                        raise ValidationFailed.field(
-                            "file", f"larger than the limit of {limit:,} bytes; nothing was kept"
-                        )
-                    writer.write(chunk)
-                    digest.update(chunk)  # meanwhile the writer thread writes it
+                size = write_hashed(fd, chunks, digest, limit=limit)
+                os.fsync(fd)
             finally:
-                writer.close()
-            os.fsync(fd)
+                os.close(fd)
             sha = digest.hexdigest()
             if expect is not None and sha != expect.lower():
                 raise ValidationFailed.field(
                     "sha256", f"the bytes received hash to {sha}, not {expect}: the upload was "
                     "corrupted or incomplete; nothing was kept",
                 )  # fmt: skip
-            final = self.path(sha)
-            if final.is_file():
-                temp.unlink()
-            else:
-                final.parent.mkdir(exist_ok=True)
-                temp.chmod(0o444)
-                temp.replace(final)
-            return Blob(sha, size)
+            return self.adopt(temp, Blob(sha, size))
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        finally:
-            os.close(fd)
+
+    def adopt(self, finished: Path, blob: Blob) -> Blob:
+        """Move ``finished`` (a complete, fsynced file on this file system whose SHA-256 the
+        caller computed: ``blob``) into place; a blob already there is kept instead."""
+        final = self.path(blob.sha256)
+        if final.is_file():
+            finished.unlink()
+        else:
+            final.parent.mkdir(exist_ok=True)
+            finished.chmod(0o444)
+            finished.replace(final)
+        return blob
 
     def put_file(self, source: Path, *, limit: int | None = None) -> Blob:
         with source.open("rb") as f:
@@ -174,6 +168,30 @@ class _Writer:
             with self.changed:
                 self.pending_bytes -= len(chunk)
                 self.changed.notify_all()
+
+
+def write_hashed(
+    fd: int, chunks: Iterable[bytes], digest: hashlib._Hash, *, limit: int | None = None,
+    start: int = 0,
+) -> int:  # fmt: skip
+    """Write ``chunks`` to ``fd`` while this thread hashes them into ``digest`` (a writer
+    thread writes meanwhile: hashlib and ``os.write`` let go of the GIL, so the two overlap).
+    ``start`` bytes are there already; refuses going past ``limit`` in total. Returns the new
+    total. ``chunks`` must not change once yielded."""
+    size = start
+    writer = _Writer(fd)
+    try:
+        for chunk in chunks:
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise ValidationFailed.field(
+                    "file", f"larger than the limit of {limit:,} bytes; nothing was kept"
+                )
+            writer.write(chunk)
+            digest.update(chunk)  # meanwhile the writer thread writes it
+    finally:
+        writer.close()
+    return size
 
 
 def read_chunks(f: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:

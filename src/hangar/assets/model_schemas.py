@@ -81,3 +81,21 @@ class ModelRead(Output):
     created_by: str | None
     created_at: datetime
     versions: list[VersionRead] = Field(default_factory=list)
+
+
+class UploadCreate(Input):
+    filename: Annotated[str, Field(min_length=1, max_length=512)]
+    size: Annotated[int, Field(ge=1)]
+    description: Annotated[str, Field(max_length=100)] = ""
+
+
+class UploadComplete(Input):
+    sha256: Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]
+
+
+class UploadRead(Output):
+    id: str
+    model_id: str
+    filename: str
+    size: int
+    offset: int

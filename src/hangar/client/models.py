@@ -7,6 +7,8 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -22,15 +24,43 @@ from hangar.assets.model_schemas import (
     TokenCreate,
     TokenCreated,
     TokenRef,
+    UploadComplete,
+    UploadCreate,
+    UploadRead,
     VersionRead,
 )
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import HangarAPIError, HangarConnectionError, HangarLookupError
 from hangar.client.transport import Transport, api_error, payload, segment
 
 MODELS = "/api/v1/models"
 CODE = "/api/v1/code-packages"
 CHUNK = 1024 * 1024
 Progress = Callable[[int], None]  # called with the bytes just sent or received
+RETRIES = 5
+
+
+class _Digest:
+    """The SHA-256 of a file, computed in a thread of its own while the file is sent
+    (hashlib lets go of the GIL, so hashing overlaps with sending)."""
+
+    def __init__(self, file: Path) -> None:
+        self._value = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(file,), daemon=True)
+        self._thread.start()
+
+    def _run(self, file: Path) -> None:
+        try:
+            with file.open("rb") as f:
+                self._value = hashlib.file_digest(f, "sha256").hexdigest()
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class ModelsAPI:
@@ -56,17 +86,47 @@ class ModelsAPI:
 
     def upload(
         self, model_id: str, file: Path, *, name: str | None = None, description: str = "",
-        progress: Progress | None = None,
+        progress: Progress | None = None, attempts: int = RETRIES,
     ) -> VersionRead:  # fmt: skip
-        """The next version from ``file``, streamed; its SHA-256 (computed first) lets the
-        server refuse a corrupted upload."""
-        with file.open("rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-        params = {"filename": name or file.name, "sha256": digest, "description": description}
-        url = f"{MODELS}/{segment(model_id)}/versions/upload"
-        with file.open("rb") as f:
-            response = self._t.upload("PUT", url, params=params, source=f, progress=progress)
-        return self._t.parse(VersionRead, response)
+        """The next version from ``file``, through a resumable upload: an unfinished upload of
+        the same file name and size is continued; a broken connection is retried from what the
+        server holds (``attempts`` times). The file's SHA-256 is computed while it is sent and
+        checked by the server at the end, so a corrupted upload keeps nothing."""
+        size = file.stat().st_size
+        filename = name or file.name
+        base = f"{MODELS}/{segment(model_id)}/uploads"
+        session = next((u for u in self._t.get_list(UploadRead, base)
+                        if u.filename == filename and u.size == size), None)  # fmt: skip
+        if session is None:
+            body = payload(UploadCreate, filename=filename, size=size, description=description)
+            session = self._t.send(UploadRead, "POST", base, json=body)
+        hashing = _Digest(file)
+        offset, failures = session.offset, 0
+        if progress is not None and offset:
+            progress(offset)
+        while offset < size:
+            try:
+                with file.open("rb") as f:
+                    f.seek(offset)
+                    response = self._t.upload(
+                        "PUT", f"{MODELS}/uploads/{session.id}", params={"offset": offset},
+                        source=f, progress=progress,
+                    )  # fmt: skip
+                offset = self._t.parse(UploadRead, response).offset
+            except (HangarConnectionError, HangarAPIError) as exc:
+                if isinstance(exc, HangarAPIError) and exc.status not in (409, 500, 502, 503):
+                    raise
+                failures += 1
+                if failures > attempts:
+                    raise
+                time.sleep(min(0.5 * 2**failures, 10))
+                held = self._t.get(UploadRead, f"{MODELS}/uploads/{session.id}").offset
+                if progress is not None:
+                    progress(held - offset)  # negative when the server kept less than sent
+                offset = held
+        body = payload(UploadComplete, sha256=hashing.result())
+        return self._t.send(VersionRead, "POST", f"{MODELS}/uploads/{session.id}/complete",
+                            json=body)  # fmt: skip
 
     def save_from_workload(
         self, model_id: str, *, workload_id: str, path: str = "", description: str = ""
