@@ -3,8 +3,11 @@ import by token, delete — against a live server."""
 
 from __future__ import annotations
 
+import os
+import zipfile
 from pathlib import Path
 
+from tests.assets.link_server import serving
 from tests.cli.conftest import Cli, flat
 
 
@@ -37,3 +40,24 @@ def test_the_model_registry_from_the_command_line(cli: Cli, tmp_path: Path) -> N
     cli.ok("model", "delete", "cli-resnet", "--yes")
     missing = cli.fails(1, "model", "show", "cli-resnet")
     assert "cli-resnet" in flat(missing.stderr)
+
+
+def test_export_link_import_and_aliases_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    payload = os.urandom(200_000)
+    with zipfile.ZipFile(site / "m.zip", "w") as zf:
+        zf.writestr("model/w.bin", payload)
+    cli.ok("model", "create", "cli-linked")
+    with serving(site) as url:
+        made = cli.json("model", "import-link", "cli-linked", f"{url}/m.zip")
+    assert made["label"] == "V1" and made["source"] == "link"
+    out = tmp_path / "export.zip"
+    cli.ok("model", "export", "cli-linked", "1", "-o", str(out))
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("model/w.bin") == payload
+    listed = cli.ok("model", "alias", "cli-linked", "prod", "1").stdout
+    assert "prod\tV1" in listed
+    assert cli.ok("model", "alias", "cli-linked", "prod", "--remove").stdout == ""
+    bad = cli.fails(1, "model", "alias", "cli-linked", "V2", "1")
+    assert "alias" in flat(bad.stderr)

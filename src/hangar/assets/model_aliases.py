@@ -9,31 +9,20 @@ Routes: ``GET /api/v1/models/{id}/aliases``, ``PUT …/aliases/{alias} {"version
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep
 from hangar.assets import registry
+from hangar.assets.model_schemas import AliasRead, AliasSet
 from hangar.assets.orm import ModelAlias, ModelVersion, RegisteredModel
 from hangar.errors import NotFound, ValidationFailed
-from hangar.tenancy.schemas import Input, Output
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _VERSION = re.compile(r"^[Vv]?(\d+)$")
-
-
-class AliasSet(Input):
-    version: Annotated[int, Field(ge=1)]
-
-
-class AliasRead(Output):
-    alias: str
-    version: str  # V<n>
 
 
 def check_alias(alias: str) -> str:

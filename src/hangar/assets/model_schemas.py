@@ -99,3 +99,12 @@ class UploadRead(Output):
     filename: str
     size: int
     offset: int
+
+
+class AliasSet(Input):
+    version: Annotated[int, Field(ge=1)]
+
+
+class AliasRead(Output):
+    alias: str
+    version: str  # V<n>

@@ -16,6 +16,7 @@ import httpx
 
 from hangar.assets.code_schemas import CodePackageRead, FromDevEnv
 from hangar.assets.model_schemas import (
+    AliasRead,
     FromWorkload,
     ImportCreate,
     ModelCreate,
@@ -147,6 +148,33 @@ class ModelsAPI:
         url = f"{MODELS}/{segment(model_id)}/versions/{number}/files/{path}"
         self._t.download(url, dest, progress=progress)
         return dest
+
+    def export(
+        self, model_id: str, number: int, dest: Path, *, progress: Progress | None = None
+    ) -> Path:
+        """The whole version as a zip archive into ``dest``, streamed."""
+        self._t.download(f"{MODELS}/{segment(model_id)}/versions/{number}/export", dest,
+                         progress=progress)  # fmt: skip
+        return dest
+
+    def import_link(self, model_id: str, url: str, *, description: str = "") -> VersionRead:
+        """The next version from an archive at ``url``, fetched and unpacked by the server."""
+        return self._t.send(
+            VersionRead, "POST", f"{MODELS}/{segment(model_id)}/versions/from-link",
+            json={"url": url, "description": description},
+        )  # fmt: skip
+
+    def aliases(self, model_id: str) -> builtins.list[AliasRead]:
+        return self._t.get_list(AliasRead, f"{MODELS}/{segment(model_id)}/aliases")
+
+    def set_alias(self, model_id: str, alias: str, number: int) -> builtins.list[AliasRead]:
+        """Point ``alias`` (e.g. ``prod``) at version ``number``; returns all aliases."""
+        path = f"{MODELS}/{segment(model_id)}/aliases/{segment(alias)}"
+        response = self._t.request("PUT", path, json={"version": number})
+        return [AliasRead.model_validate(a) for a in response.json()]
+
+    def remove_alias(self, model_id: str, alias: str) -> None:
+        self._t.request("DELETE", f"{MODELS}/{segment(model_id)}/aliases/{segment(alias)}")
 
     def delete(self, model_id: str, *, version: int | None = None) -> None:
         path = f"{MODELS}/{segment(model_id)}"

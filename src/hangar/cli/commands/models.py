@@ -153,6 +153,60 @@ def download(
 
 
 @app.command()
+def export(
+    model: ModelArg,
+    version: Annotated[int, typer.Argument(help="Version number (1 for V1).")],
+    dest: Annotated[Path | None, typer.Option("--output-file", "-o")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """A whole version as a zip archive."""
+    with connect() as client:
+        target = _find(client, model, workspace)
+        found = client.models.version(target.id, version)
+        out = dest or Path(f"{target.name}-V{version}.zip")
+        with _bar(f"export V{version}", found.size) as bar:
+            client.models.export(target.id, version, out,
+                                 progress=lambda n: bar.advance(bar.task_ids[0], n))  # fmt: skip
+    say(f"wrote {out} ({out.stat().st_size:,} bytes)")
+
+
+@app.command("import-link")
+def import_link(
+    model: ModelArg,
+    url: Annotated[str, typer.Argument(help="An http(s) link to a .zip or .tar(.gz) archive.")],
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """The next version from an archive the server fetches and unpacks."""
+    with connect() as client:
+        made = client.models.import_link(_find(client, model, workspace).id, url,
+                                         description=description)  # fmt: skip
+    emit(output_format(output), made, lambda: say(f"{made.label}: {made.files} file(s)"))
+
+
+@app.command()
+def alias(
+    model: ModelArg,
+    name: Annotated[str | None, typer.Argument(help="The alias, e.g. prod.")] = None,
+    version: Annotated[int | None, typer.Argument(help="Point it at this version.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the alias.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List aliases, point one at a version (`alias M prod 3`), or remove one (`--remove`)."""
+    with connect() as client:
+        target = _find(client, model, workspace)
+        if name and remove:
+            client.models.remove_alias(target.id, name)
+        elif name and version is not None:
+            client.models.set_alias(target.id, name, version)
+        elif name:
+            raise typer.BadParameter("give a version, or --remove", param_hint="VERSION")
+        for a in client.models.aliases(target.id):
+            say(f"{a.alias}\t{a.version}")
+
+
+@app.command()
 def delete(
     model: ModelArg,
     version: Annotated[int | None, typer.Option(help="Only this version.")] = None,

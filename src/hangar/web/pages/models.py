@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import model_aliases, model_transfer_routes, registry, sharing, usage
 from hangar.assets.model_routes import CHUNK, store_of
+from hangar.assets.model_schemas import AliasSet
 from hangar.tenancy.access import Actor, access_workspace
 from hangar.web.chrome import PageChrome
 from hangar.web.forms import parse
@@ -132,7 +133,7 @@ def set_alias(
     request: Request, session: SessionDep, actor: CurrentActor, model_id: str,
     alias: Box = "", version: Box = "",
 ) -> Response:  # fmt: skip
-    body = parse(model_aliases.AliasSet, version=version)
+    body = parse(AliasSet, version=version)
     model_aliases.set_alias(session, actor, model_id, alias, body)
     context = {**_detail(session, actor, model_id),
                "flash": f"{alias} now points at V{body.version}."}  # fmt: skip
