@@ -103,6 +103,8 @@ def test_storages_and_a_basic_dataset(cli: Cli, admin_client: HangarClient, tmp_
     made = cli.json("storage", "add", "cli-pfs", str(root))
     assert made["root"] == str(root.resolve())
     assert "cli-pfs" in cli.ok("storage", "list").stdout
+    usage = cli.json("storage", "usage")
+    assert usage["quota_bytes"] == 300 * 1024**3 and "Free" in cli.ok("storage", "usage").stdout
     assert "ok: /images" in cli.ok("storage", "check", "cli-pfs", "images/").stdout
     missing = cli.fails(1, "storage", "check", "cli-pfs", "nope")
     assert "does not exist" in flat(missing.stderr)

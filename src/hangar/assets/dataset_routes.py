@@ -37,6 +37,7 @@ from hangar.assets.dataset_schemas import (
     DatasetRead,
     DatasetUpdate,
     LinkImport,
+    PlatformUsage,
     RecordRead,
     RecordUpdate,
     StorageCreate,
@@ -79,13 +80,13 @@ def list_storages(session: SessionDep, actor: CurrentActor) -> list[StorageRead]
     return [_storage(r) for r in storages.listed(session, actor)]
 
 
-@storage_router.get("/platform")
-def platform_usage(session: SessionDep, actor: CurrentActor) -> dict[str, int]:
+@storage_router.get("/platform", response_model=PlatformUsage)
+def platform_usage(session: SessionDep, actor: CurrentActor) -> PlatformUsage:
     """The tenant's platform storage: free quota, used and left (the forms show what is left,
     spec 07 §0)."""
     quota = usage.quota_of(session, actor.tenant_id)
     used = usage.used_bytes(session, tenant_id=actor.tenant_id)
-    return {"quota_bytes": quota, "used_bytes": used, "free_bytes": max(0, quota - used)}
+    return PlatformUsage(quota_bytes=quota, used_bytes=used, free_bytes=max(0, quota - used))
 
 
 @storage_router.get("/{storage_id}/check")

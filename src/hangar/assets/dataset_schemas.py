@@ -163,3 +163,11 @@ class MountRead(Output):
                 confidential=bool(m.get("confidential") or m.get("confidential_output")))
             for m in spec.get("mounts") or ()
         ]  # fmt: skip
+
+
+class PlatformUsage(Output):
+    """The tenant's free platform storage (spec 07 §0)."""
+
+    quota_bytes: int
+    used_bytes: int
+    free_bytes: int

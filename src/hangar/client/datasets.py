@@ -20,6 +20,7 @@ from hangar.assets.dataset_schemas import (
     DatasetRead,
     DatasetUpdate,
     LinkImport,
+    PlatformUsage,
     RecordRead,
     RecordUpdate,
     StorageCreate,
@@ -270,6 +271,10 @@ class StoragesAPI:
     def remove(self, storage_id: str) -> None:
         """Forget a storage (its data stays); refused while datasets use it."""
         self._t.request("DELETE", f"{STORAGES}/{segment(storage_id)}")
+
+    def platform(self) -> PlatformUsage:
+        """The tenant's free platform storage: ``quota_bytes``, ``used_bytes``, ``free_bytes``."""
+        return self._t.get(PlatformUsage, f"{STORAGES}/platform")
 
 
 def multipart_files(

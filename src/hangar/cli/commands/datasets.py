@@ -516,6 +516,18 @@ def list_storages(output: OutputOpt = None) -> None:
 
 
 @storage_app.command()
+def usage(output: OutputOpt = None) -> None:
+    """The tenant's free platform storage: quota, used, left (models, datasets, code)."""
+    with connect() as client:
+        found = client.storages.platform()
+    gib = 1024**3
+    emit(output_format(output), found, lambda: record([
+        ("Quota", f"{found.quota_bytes / gib:.2f} GiB"),
+        ("Used", f"{found.used_bytes / gib:.2f} GiB"),
+        ("Free", f"{found.free_bytes / gib:.2f} GiB")]))  # fmt: skip
+
+
+@storage_app.command()
 def add(
     name: Annotated[str, typer.Argument(help="Unique in the tenant (rule N1).")],
     root: Annotated[str, typer.Argument(help="The absolute folder it is mounted at on the nodes.")],
