@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         default_factory=list, description="GPUs declared on this host for demos and CI."
     )
 
+    # Assets (spec 07; docs/datasets.md).
+    dataset_cache_dir: Path | None = Field(
+        default=None,
+        description="A faster file system (local NVMe, parallel FS) that published dataset "
+        "versions can be pushed to (\"push to cache\"); mounts then read from it.",
+    )
+
     # Dev environments (spec 03, decisions C2, C7; docs/devenvs.md).
     devenv_port_min: int = Field(default=42000, ge=1024, le=65535)
     devenv_port_max: int = Field(default=42999, ge=1024, le=65535)

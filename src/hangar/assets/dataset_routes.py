@@ -21,6 +21,7 @@ from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActo
 from hangar.assets import (
     annotated,
     archives,
+    dataset_cache,
     datasets,
     mounts,
     storages,
@@ -229,8 +230,10 @@ def delete_dataset(
     found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
     datasets.check_deletable(session, found, mounts.users_of(session, "dataset", dataset_id),
                              confirm)  # fmt: skip
+    version_ids = [v.id for v in annotated.versions(session, found.dataset)]
     annotated.do_delete(session, access=found)
     shutil.rmtree(settings.home / "datasets" / dataset_id, ignore_errors=True)
+    dataset_cache.evict(settings.dataset_cache_dir, version_ids)
 
 
 @router.post("/{dataset_id}/copy", response_model=DatasetRead, status_code=201)
@@ -256,16 +259,34 @@ def new_version(
 
 @router.get("/{dataset_id}/versions/{label}", response_model=VersionRead)
 def get_version(
-    session: SessionDep, actor: CurrentActor, dataset_id: str, label: str
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
 ) -> VersionRead:
     found = datasets.access_dataset(session, actor, dataset_id, "dataset.view", write=False)
-    return _version(annotated.version(session, annotated.annotated(found), label), files=True)
+    row = annotated.version(session, annotated.annotated(found), label)
+    cached = dataset_cache.cached_path(settings.dataset_cache_dir, row) is not None
+    return _version(row, files=True).model_copy(update={"cached": cached})
+
+
+@router.post("/{dataset_id}/versions/{label}/cache", response_model=VersionRead)
+def push_to_cache(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
+) -> VersionRead:
+    """Copy a published version to the cache tier (row 18); mounts then read it there."""
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.push_to_cache",
+                                    write=True)  # fmt: skip
+    row = annotated.version(session, annotated.annotated(found), label)
+    dataset_cache.push(store_of(settings), settings.dataset_cache_dir, row)
+    return _version(row, files=True).model_copy(update={"cached": True})
 
 
 @router.delete("/{dataset_id}/versions/{label}", status_code=204)
-def delete_version(session: SessionDep, actor: CurrentActor, dataset_id: str, label: str) -> None:
+def delete_version(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
+) -> None:
     found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
+    row = annotated.version(session, annotated.annotated(found), label)
     annotated.do_delete_version(session, access=found, label=label)
+    dataset_cache.evict(settings.dataset_cache_dir, [row.id])
 
 
 @router.post("/{dataset_id}/versions/{label}/import", response_model=VersionRead)

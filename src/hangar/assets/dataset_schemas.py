@@ -87,6 +87,7 @@ class VersionRead(Output):
     report: dict[str, Any]
     published_at: datetime | None
     created_at: datetime
+    cached: bool = False  # pushed to the cache tier (dataset_cache_dir)
     manifest: list[dict[str, Any]] = Field(default_factory=list)
 
 

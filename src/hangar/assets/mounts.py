@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hangar.assets import annotated, datasets, model_aliases, registry
+from hangar.assets import annotated, dataset_cache, datasets, model_aliases, registry
 from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetVersion
 from hangar.assets.manifests import Manifest, materialize
@@ -56,7 +56,7 @@ def container_path(kind: str, name: str) -> str:
 
 def resolve(
     session: Session, actor: Actor, *, home: Path, workload_kind: str,
-    requests: list[dict[str, Any]],
+    requests: list[dict[str, Any]], cache_dir: Path | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Check and resolve a workload's mount requests (``{"kind", "id", "version", "name"}``)
     into what its spec keeps: ``{"kind", "name", "host_path", "read_only", "asset_id", ...}``."""
@@ -80,7 +80,8 @@ def resolve(
         asset_id = str(raw.get("id") or "")
         version = raw.get("version")
         if kind == "dataset":
-            resolved.extend(_dataset(session, actor, home, store, workload_kind, asset_id, version))
+            resolved.extend(_dataset(session, actor, home, store, workload_kind, asset_id,
+                                     version, cache_dir))  # fmt: skip
         elif kind == "model":
             resolved.append(_model(session, actor, home, store, asset_id, version))
         else:
@@ -108,7 +109,7 @@ def _check_name(name: str, field: str) -> str:
 
 def _dataset(
     session: Session, actor: Actor, home: Path, store: BlobStore, workload_kind: str,
-    dataset_id: str, version: Any,
+    dataset_id: str, version: Any, cache_dir: Path | None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     ds = session.get(Dataset, dataset_id)
     point = "basic_dataset.view" if ds is not None and ds.kind == "basic" else "dataset.view"
@@ -118,7 +119,9 @@ def _dataset(
             "name": dataset.mount_name}  # fmt: skip
     if dataset.kind == "annotated":
         row = _published(session, dataset, version)
-        tree = tree_for(store, home, "dataset", row.id, Manifest.from_json(row.manifest))
+        tree = dataset_cache.cached_path(cache_dir, row) or tree_for(
+            store, home, "dataset", row.id, Manifest.from_json(row.manifest)
+        )
         return [{**base, "version": row.label, "host_path": str(tree), "read_only": True}]
     folder = datasets.host_folder(home, dataset, session)
     if not folder.is_dir():

@@ -216,6 +216,10 @@ class DatasetsAPI:
         """Freeze draft ``label``: its records are written as ``data.jsonl``."""
         return self._t.send(VersionRead, "POST", f"{self._v(dataset_id, label)}/publish")
 
+    def push_to_cache(self, dataset_id: str, label: str) -> VersionRead:
+        """Copy a published version to the cache tier; mounts then read it there."""
+        return self._t.send(VersionRead, "POST", f"{self._v(dataset_id, label)}/cache")
+
     def download_file(
         self, dataset_id: str, label: str, path: str, dest: Path, *,
         progress: Progress | None = None,

@@ -163,8 +163,10 @@ def do_create(
     if data.mounts:
         requests = [m.model_dump() for m in data.mounts]
         spec["mount_requests"] = requests
-        spec["mounts"] = mounts.resolve(session, actor, home=settings.home, workload_kind=KIND,
-                                        requests=requests)  # fmt: skip
+        spec["mounts"] = mounts.resolve(
+            session, actor, home=settings.home, cache_dir=settings.dataset_cache_dir,
+            workload_kind=KIND, requests=requests,
+        )  # fmt: skip
     check_admissible(session, pool=pool, ws=ws, spec=spec, workload_type=IDE)
     now = utcnow()
     workload = Workload(

@@ -68,8 +68,8 @@ def create_job(
     source: SourceQuery = "api",
 ) -> JobRead:
     """Submit a job; it waits as SUBMITTED until the scheduler queues and admits it."""
-    home = app_state(request).settings.home
-    job = service.do_create_job(session, actor=actor, data=body, home=home, source=source)
+    settings = app_state(request).settings
+    job = service.do_create_job(session, actor=actor, data=body, settings=settings, source=source)
     background.add_task(app_state(request).wake_scheduler)  # after the commit
     return reads.detail(session, job)
 
@@ -157,7 +157,7 @@ def copy_job(
 ) -> JobRead:
     """A new job with the same configuration and inputs, named ``<name>-copy`` by default."""
     made = service.do_copy(
-        session, access=gate, data=body or JobCopy(), home=app_state(request).settings.home,
+        session, access=gate, data=body or JobCopy(), settings=app_state(request).settings,
         source=source,
     )  # fmt: skip
     background.add_task(app_state(request).wake_scheduler)

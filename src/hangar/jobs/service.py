@@ -8,7 +8,6 @@ to a backend: deleting returns the run handles whose logs the caller forgets aft
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from hangar.assets import mounts
 from hangar.audit.context import note_target
 from hangar.backends.state import RunHandle
+from hangar.config import Settings
 from hangar.db.base import utcnow
 from hangar.errors import Conflict, ValidationFailed
 from hangar.images import service as images
@@ -43,7 +43,7 @@ COPY_SUFFIX = "-copy"
 
 
 def do_create_job(
-    session: Session, *, actor: Actor, data: TrainingJobCreate, home: Path,
+    session: Session, *, actor: Actor, data: TrainingJobCreate, settings: Settings,
     source: Source = "api",
 ) -> Workload:  # fmt: skip
     """Validate and submit a job: a SUBMITTED workload the scheduler picks up."""
@@ -57,8 +57,10 @@ def do_create_job(
     if data.mounts:
         requests = [m.model_dump() for m in data.mounts]
         spec["mount_requests"] = requests
-        spec["mounts"] = mounts.resolve(session, actor, home=home, workload_kind="training",
-                                        requests=requests)  # fmt: skip
+        spec["mounts"] = mounts.resolve(
+            session, actor, home=settings.home, cache_dir=settings.dataset_cache_dir,
+            workload_kind="training", requests=requests,
+        )  # fmt: skip
         if confidential_output(spec) is not None and spec["node_count"] > 1:
             raise ValidationFailed.field(
                 "mounts", "a job with a confidential dataset runs with no network, so its "
@@ -149,13 +151,18 @@ def copy_input(job: Workload) -> TrainingJobCreate:
 
 
 def do_copy(
-    session: Session, *, access: JobAccess, data: JobCopy, home: Path, source: Source = "api"
+    session: Session,
+    *,
+    access: JobAccess,
+    data: JobCopy,
+    settings: Settings,
+    source: Source = "api",
 ) -> Workload:
     """A new job with the same configuration and inputs; name and description may change."""
     base = copy_input(access.job)
     changes = {k: v for k, v in data.model_dump().items() if v is not None}
     made = TrainingJobCreate.model_validate({**base.model_dump(), **changes})
-    return do_create_job(session, actor=access.actor, data=made, home=home, source=source)
+    return do_create_job(session, actor=access.actor, data=made, settings=settings, source=source)
 
 
 def run_handles(session: Session, workload: Workload) -> list[RunHandle]:

@@ -376,6 +376,18 @@ def publish(
 
 
 @app.command()
+def cache(
+    dataset: DatasetArg, version: VersionOpt = None, workspace: WorkspaceOpt = None,
+    output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Push a published version to the cache tier (a faster file system) for training."""
+    with connect() as client:
+        target = _find(client, dataset, workspace)
+        made = client.datasets.push_to_cache(target.id, _label(target, version, draft=False))
+    emit(output_format(output), made, lambda: say(f"{target.name} {made.label} is in the cache"))
+
+
+@app.command()
 def export(
     dataset: DatasetArg,
     version: VersionOpt = None,

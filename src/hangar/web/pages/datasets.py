@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import annotated, datasets, mounts, storages, templates
+from hangar.assets import annotated, dataset_cache, datasets, mounts, storages, templates
 from hangar.assets.dataset_orm import Dataset
 from hangar.assets.dataset_routes import _begin, _failed, _stage_upload, store_of
 from hangar.config import Settings
@@ -125,6 +125,7 @@ def _detail(
     context: dict[str, Any] = {
         "dataset": ds, "mount_path": mounts.container_path("dataset", ds.mount_name),
         "path": path.strip("/"), "files": [], "versions": [], "template": None,
+        "cache_tier": settings.dataset_cache_dir is not None,
     }  # fmt: skip
     if ds.kind == "basic":
         storage = storages.get(session, actor, ds.storage_id) if ds.storage_id else None
@@ -204,6 +205,20 @@ def publish(
     with sessions() as session:
         flash = f"Published {label}: {row.records} record(s), {row.files} file(s)."
         return _versions(request, session, actor, settings, dataset_id, flash)
+
+
+@router.post("/{dataset_id}/versions/{label}/cache", name="dataset.cache_page")
+def push_to_cache(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    dataset_id: str, label: str,
+) -> Response:  # fmt: skip
+    """Push a published version to the cache tier (row 18)."""
+    found = datasets.access_dataset(session, actor, dataset_id, "dataset.push_to_cache",
+                                    write=True)  # fmt: skip
+    row = annotated.version(session, annotated.annotated(found), label)
+    dataset_cache.push(store_of(settings), settings.dataset_cache_dir, row)
+    return _versions(request, session, actor, settings, dataset_id,
+                     f"{label} is in the cache; mounts read it there.")  # fmt: skip
 
 
 @router.post("/{dataset_id}/versions", name="dataset.version_page")

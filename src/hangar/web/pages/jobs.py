@@ -157,8 +157,9 @@ def create(
     )  # fmt: skip
     ws = access_workspace_for_create(session, actor, workspace_id)
     data = form.to_input(default_workspace=ws.is_default)
-    home = app_state(request).settings.home
-    job = service.do_create_job(session, actor=actor, data=data, home=home, source="console")
+    job = service.do_create_job(
+        session, actor=actor, data=data, settings=app_state(request).settings, source="console"
+    )
     background.add_task(app_state(request).wake_scheduler)
     return Response(headers={"HX-Redirect": f"/jobs/{job.id}"})
 
