@@ -19,6 +19,7 @@ from hangar.assets.usage import unreferenced, used_bytes
 from hangar.db.engine import transaction
 from hangar.workloads.orm import Workload
 from hangar.workloads.runspec import host_dirs
+from tests.assets.test_datasets import storage
 from tests.devenvs.support import DEVENVS, env_body
 from tests.jobs.support import JOBS, job_body, quiet_hangar
 from tests.support import Api, Hangar, assert_error
@@ -301,3 +302,28 @@ def test_an_import_a_killed_server_left_is_marked_failed_at_start(
         assert got["status"] == "failed" and "server stopped" in got["status_reason"]
         reuploaded = reupload(h, package["id"], {"b.py": b"2"})
         assert reuploaded["status"] == "succeeded"
+
+
+def test_a_package_on_tenant_storage_is_mounted_as_it_is(h: Hangar, tmp_path: Path) -> None:
+    root = tmp_path / "pfs"
+    made = storage(h, root)
+    (root / "repo").mkdir()
+    (root / "repo" / "train.py").write_bytes(TRAIN)
+    ws = h.default_workspace()["id"]
+    body = {"workspace_id": ws, "name": "repo", "storage_id": made["id"], "path": "repo",
+            "start_file": "train.py"}  # fmt: skip
+    package = h.admin.call("POST", f"{CODE}/from-storage", 201, json=body)
+    assert (package["storage"], package["source"], package["status"]) == (
+        "tenant", "storage", "succeeded")  # fmt: skip
+    missing = h.admin.post(f"{CODE}/from-storage", json={**body, "name": "x", "path": "nope"})
+    assert "does not exist" in assert_error(missing, 422)["message"]
+    no_start = h.admin.post(f"{CODE}/from-storage", json={**body, "name": "y",
+                                                         "start_file": "main.py"})  # fmt: skip
+    assert "start_file" in assert_error(no_start, 422)["fields"]
+    job = h.admin.call("POST", JOBS, 201, json=job_body(
+        ws, "from-repo", mounts=[{"kind": "code", "id": package["id"]}]))  # fmt: skip
+    assert job["mounts"][0]["path"] == "/work/mount/code/repo"
+    refused = reupload(h, package["id"], {"a.py": b"1"}, status=409)
+    assert "tenant storage" in refused["message"]
+    h.admin.call("DELETE", f"{CODE}/{package['id']}", 204)
+    assert (root / "repo" / "train.py").read_bytes() == TRAIN  # decision G1

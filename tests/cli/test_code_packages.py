@@ -80,3 +80,15 @@ def test_save_from_a_dev_environment(
     assert (saved["source"], saved["source_ref"], saved["files"]) == ("ide", env.id, 1)
     assert "dev environment" in cli.ok("code", "list").stdout
     admin_client.devenvs.delete(env.id)
+
+
+def test_a_package_on_tenant_storage_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    root = tmp_path / "pfs"
+    (root / "repo").mkdir(parents=True)
+    (root / "repo" / "main.py").write_text("print(1)\n")
+    cli.ok("storage", "add", "cli-code-pfs", str(root))
+    made = cli.json("code", "link", "cli-repo", "--storage", "cli-code-pfs", "--path", "repo",
+                    "--start-file", "main.py")  # fmt: skip
+    assert (made["source"], made["storage"], made["path"]) == ("storage", "tenant", "repo")
+    bad = cli.fails(1, "code", "link", "cli-bad", "--storage", "cli-code-pfs", "--path", "nope")
+    assert "does not exist" in flat(bad.stderr)

@@ -31,9 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hangar.assets import registry
+from hangar.assets import registry, storages
 from hangar.assets.blobs import BlobStore, read_chunks
-from hangar.assets.dataset_orm import CodePackage
+from hangar.assets.dataset_orm import CodePackage, ExternalStorage
 from hangar.assets.manifests import Entry, Manifest, safe_path
 from hangar.assets.usage import do_reference, do_release
 from hangar.audit.context import note_target, note_workspace
@@ -466,6 +466,47 @@ def do_delete(session: Session, *, access: CodeAccess) -> None:
     package = access.package
     do_release(session, tenant_id=package.tenant_id, manifest=manifest_of(package))
     session.delete(package)
+
+
+def do_create_on_storage(
+    session: Session, *, actor: Actor, workspace_id: str, name: str, description: str,
+    storage_id: str, path: str, start_file: str,
+) -> CodePackage:  # fmt: skip
+    """A package that points at a folder on a registered storage (spec 07 §4 (b): no size
+    limit, nothing copied). The path is checked like a dataset's; ``start_file`` must be a
+    file in it. Deleting the package never touches the folder (decision G1)."""
+    ws = check_new(session, actor, workspace_id=workspace_id, name=name,
+                   description=description)  # fmt: skip
+    location = storages.locate(session, actor, storage_id=storage_id, path=path)
+    if start_file:
+        wanted = safe_path(start_file, field="start_file")
+        found = location.host_path / wanted
+        if not found.is_file() or not found.resolve().is_relative_to(location.host_path.resolve()):
+            raise ValidationFailed.field(
+                "start_file", f"'{wanted}' is not a file in '{location.path or '/'}' on storage "
+                f"'{location.storage.name if location.storage else ''}'",
+            )  # fmt: skip
+        start_file = wanted
+    package = CodePackage(
+        tenant_id=actor.tenant_id, workspace_id=ws.id, name=name, description=description,
+        source="storage", source_ref=location.storage.name if location.storage else "",
+        storage_id=storage_id, path=location.path, start_file=start_file, status="succeeded",
+        created_by=actor.id,
+    )  # fmt: skip
+    session.add(package)
+    session.flush()
+    note_target("code_package", package.id, package.name, workspace_id=ws.id)
+    return package
+
+
+def storage_folder(session: Session, package: CodePackage) -> Path | None:
+    """The host folder of a package on a registered storage (None: platform storage)."""
+    if package.storage_id is None:
+        return None
+    storage = session.get(ExternalStorage, package.storage_id)
+    if storage is None:
+        raise NotFound.of("storage", package.storage_id)
+    return Path(storage.root) / package.path if package.path else Path(storage.root)
 
 
 def mount_name(package: CodePackage) -> str:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import code_packages
 from hangar.assets.code_packages import UploadedFile
-from hangar.assets.code_schemas import CodeDraft, CodePackageRead, FromDevEnv
+from hangar.assets.code_schemas import CodeDraft, CodePackageRead, FromDevEnv, FromStorage
 from hangar.assets.dataset_orm import CodePackage
 from hangar.assets.model_routes import BlobResponse, store_of
 from hangar.db.engine import transaction
@@ -185,6 +185,16 @@ def save_from_workload(
         workload_id=body.workload_id, path=body.path, start_file=body.start_file,
     )  # fmt: skip
     return _reread(sessions, package)
+
+
+@router.post("/from-storage", response_model=CodePackageRead, status_code=201)
+def create_on_storage(
+    session: SessionDep, actor: CurrentActor, body: FromStorage
+) -> CodePackageRead:
+    """A package that is a folder on a registered storage (row 56; spec 07 §4 (b): no size
+    limit, nothing copied, mounted as it is)."""
+    package = code_packages.do_create_on_storage(session, actor=actor, **body.model_dump())
+    return package_read(package, creator=actor.user.username)
 
 
 @router.get("/{package_id}", response_model=CodePackageRead)

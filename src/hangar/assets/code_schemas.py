@@ -60,3 +60,14 @@ class CodeDraft(Output):
     name: str
     command: str | None
     mounts: list[dict[str, str]]
+
+
+class FromStorage(Input):
+    """A package that is a folder on a registered storage (spec 07 §4 (b), no size limit)."""
+
+    workspace_id: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    storage_id: str
+    path: Annotated[str, Field(max_length=1000)] = ""
+    start_file: Annotated[str, Field(max_length=1000)] = ""

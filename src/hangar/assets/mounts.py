@@ -194,6 +194,14 @@ def _code(
     package = access.package
     if package.status != "succeeded":
         raise Conflict(f"code package '{package.name}' is {package.status}: wait for the import")
+    on_storage = code_packages.storage_folder(session, package)
+    if on_storage is not None:
+        if not on_storage.is_dir():
+            raise Conflict(f"code package '{package.name}': its folder {package.path} is missing")
+        return {"kind": "code", "asset_id": package.id, "asset_name": package.name,
+                "name": code_packages.mount_name(package), "version": None,
+                "host_path": str(on_storage), "read_only": True,
+                "start_file": package.start_file}  # fmt: skip
     manifest = Manifest.from_json(package.manifest)
     key = hashlib.sha256(json.dumps(package.manifest, sort_keys=True).encode()).hexdigest()[:16]
     tree = tree_for(store, home, "code", f"{package.id}-{key}", manifest)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from hangar.assets.code_schemas import CodePackageRead, FromDevEnv
+from hangar.assets.code_schemas import CodePackageRead, FromDevEnv, FromStorage
 from hangar.assets.model_schemas import (
     AliasRead,
     FromWorkload,
@@ -255,6 +255,15 @@ class CodePackagesAPI:
                        description=description, start_file=start_file,
                        workspace_id=workspace_id)  # fmt: skip
         return self._t.send(CodePackageRead, "POST", f"{CODE}/from-workload", json=body)
+
+    def create_on_storage(
+        self, *, workspace_id: str, name: str, storage_id: str, path: str = "",
+        description: str = "", start_file: str = "",
+    ) -> CodePackageRead:  # fmt: skip
+        """A package that is a folder on a registered storage (mounted as it is)."""
+        body = payload(FromStorage, workspace_id=workspace_id, name=name, storage_id=storage_id,
+                       path=path, description=description, start_file=start_file)  # fmt: skip
+        return self._t.send(CodePackageRead, "POST", f"{CODE}/from-storage", json=body)
 
     def download(
         self, package_id: str, path: str, dest: Path, *, progress: Progress | None = None

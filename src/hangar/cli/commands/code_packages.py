@@ -166,6 +166,26 @@ def save(
 
 
 @app.command()
+def link(
+    name: Annotated[str, typer.Argument(help="The new package's name.")],
+    storage: Annotated[str, typer.Option("--storage", help="A registered storage (id or name).")],
+    path: Annotated[str, typer.Option(help="The folder on it.")] = "",
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    start_file: StartOpt = "",
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """A package that is a folder on tenant storage: no size limit, mounted as it is."""
+    with connect() as client:
+        made = client.code.create_on_storage(
+            workspace_id=_workspace(client, workspace), name=name,
+            storage_id=client.storages.find(storage).id, path=path, description=description,
+            start_file=start_file,
+        )  # fmt: skip
+    emit(output_format(output), made, lambda: say(f"{made.name}: {storage}:{made.path or '/'}"))
+
+
+@app.command()
 def download(
     package: PackageArg,
     path: Annotated[str, typer.Argument(help="The file's path in the package.")],
