@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     dataset_cache_dir: Path | None = Field(
         default=None,
         description="A faster file system (local NVMe, parallel FS) that published dataset "
-        "versions can be pushed to (\"push to cache\"); mounts then read from it.",
+        'versions can be pushed to ("push to cache"); mounts then read from it.',
     )
 
     # Dev environments (spec 03, decisions C2, C7; docs/devenvs.md).
