@@ -25,6 +25,7 @@ from hangar.cli.commands import (
     quotas,
     settings,
     sim,
+    storages,
     tokens,
     usage,
     users,
@@ -64,7 +65,7 @@ app.add_typer(dev.app, name="dev", no_args_is_help=True)
 app.add_typer(images.app, name="image", no_args_is_help=True)
 app.add_typer(models.app, name="model", no_args_is_help=True)
 app.add_typer(datasets.app, name="dataset", no_args_is_help=True)
-app.add_typer(datasets.storage_app, name="storage", no_args_is_help=True)
+app.add_typer(storages.app, name="storage", no_args_is_help=True)
 app.add_typer(code_packages.app, name="code", no_args_is_help=True)
 billing_policy.register(billing.app)
 app.add_typer(billing.app, name="billing", no_args_is_help=True)

@@ -1,0 +1,76 @@
+"""``hangar storage``: the tenant's free platform storage and the external storages
+(tenant folders) that datasets and code packages point at."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hangar.cli.context import HangarTyper, OutputOpt, connect, output_format
+from hangar.cli.output import emit, record, say, table
+
+app = HangarTyper(help="External storages: tenant folders datasets may point at.")
+StorageArg = Annotated[str, typer.Argument(help="Storage id or name.", show_default=False)]
+
+
+@app.command("list")
+def list_storages(output: OutputOpt = None) -> None:
+    """The tenant's registered storages."""
+    with connect() as client:
+        found = client.storages.list()
+    emit(output_format(output), found, lambda: table(found, [
+        ("NAME", lambda s: s.name), ("KIND", lambda s: s.kind), ("ROOT", lambda s: s.root),
+        ("CLUSTER", lambda s: s.cluster_id), ("CREATED", lambda s: s.created_at),
+        ("ID", lambda s: s.id)], empty="no storages"))  # fmt: skip
+
+
+@app.command()
+def usage(output: OutputOpt = None) -> None:
+    """The tenant's free platform storage: quota, used, left (models, datasets, code)."""
+    with connect() as client:
+        found = client.storages.platform()
+    gib = 1024**3
+    emit(output_format(output), found, lambda: record([
+        ("Quota", f"{found.quota_bytes / gib:.2f} GiB"),
+        ("Used", f"{found.used_bytes / gib:.2f} GiB"),
+        ("Free", f"{found.free_bytes / gib:.2f} GiB")]))  # fmt: skip
+
+
+@app.command()
+def add(
+    name: Annotated[str, typer.Argument(help="Unique in the tenant (rule N1).")],
+    root: Annotated[str, typer.Argument(help="The absolute folder it is mounted at on the nodes.")],
+    cluster: Annotated[str | None, typer.Option(help="Cluster id (default: the first).")] = None,
+    kind: Annotated[str, typer.Option(help="filesystem.")] = "filesystem",
+    output: OutputOpt = None,
+) -> None:
+    """Register a storage (admins)."""
+    with connect() as client:
+        cluster_id = cluster or client.clusters.list()[0].id
+        made = client.storages.register(cluster_id=cluster_id, name=name, root=root, kind=kind)
+    emit(output_format(output), made, lambda: say(f"registered storage {made.name} ({made.id})"))
+
+
+@app.command()
+def check(
+    storage: StorageArg,
+    path: Annotated[str, typer.Argument(help="A folder on the storage.")] = "",
+) -> None:
+    """Whether a path may be used on the storage (it must exist)."""
+    with connect() as client:
+        found = client.storages.check(client.storages.find(storage).id, path)
+    say(f"ok: /{found}")
+
+
+@app.command()
+def remove(
+    storage: StorageArg, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False
+) -> None:
+    """Forget a storage (its data stays where it is)."""
+    with connect() as client:
+        target = client.storages.find(storage)
+        if not yes and not typer.confirm(f"remove storage {target.name}?"):
+            raise typer.Exit(1)
+        client.storages.remove(target.id)
+    say(f"removed storage {target.name}")
