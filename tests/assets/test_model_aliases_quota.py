@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.jobs.support import JOBS, job_body, quiet_hangar
-from tests.support import Hangar, assert_error
+from tests.support import ADMIN_PASSWORD, Hangar, assert_error
+from tests.web.console import logged_in
 
 MODELS = "/api/v1/models"
 
@@ -74,3 +75,9 @@ def test_the_free_platform_storage_is_enforced_and_shown(h: Hangar) -> None:
     assert_error(dev.put(f"/api/v1/tenants/{me['tenant_id']}/storage-quota",
                          json={"storage_quota_gib": 999}), 403)  # fmt: skip
     assert user
+
+
+def test_the_storages_page_shows_what_is_left(h: Hangar) -> None:
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    page = console.get("/storages").text
+    assert 'id="platform-storage"' in page and "300.00 GiB left" in page

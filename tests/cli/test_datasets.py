@@ -105,6 +105,10 @@ def test_storages_and_a_basic_dataset(cli: Cli, admin_client: HangarClient, tmp_
     assert "cli-pfs" in cli.ok("storage", "list").stdout
     usage = cli.json("storage", "usage")
     assert usage["quota_bytes"] == 300 * 1024**3 and "Free" in cli.ok("storage", "usage").stdout
+    assert "301 GiB" in cli.ok("storage", "quota", "default", "301").stdout
+    assert cli.json("storage", "usage")["quota_bytes"] == 301 * 1024**3
+    cli.ok("storage", "quota", "default", "300")
+    assert "no tenant" in flat(cli.fails(2, "storage", "quota", "nope", "1").stderr)
     assert "ok: /images" in cli.ok("storage", "check", "cli-pfs", "images/").stdout
     missing = cli.fails(1, "storage", "check", "cli-pfs", "nope")
     assert "does not exist" in flat(missing.stderr)

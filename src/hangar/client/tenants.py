@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hangar.client.transport import Transport, payload
-from hangar.tenancy.schemas import TenantCreate, TenantRead
+from hangar.client.transport import Transport, payload, segment
+from hangar.tenancy.schemas import StorageQuotaUpdate, TenantCreate, TenantRead
 
 BASE = "/api/v1/tenants"
 
@@ -21,3 +21,9 @@ class TenantsAPI:
             TenantCreate, name=name, owner_username=owner_username, owner_password=owner_password
         )
         return self._t.send(TenantRead, "POST", BASE, json=body)
+
+    def set_storage_quota(self, tenant_id: str, gib: int) -> TenantRead:
+        """The tenant's free platform storage, in GiB (platform admin)."""
+        body = payload(StorageQuotaUpdate, storage_quota_gib=gib)
+        return self._t.send(TenantRead, "PUT", f"{BASE}/{segment(tenant_id)}/storage-quota",
+                            json=body)  # fmt: skip

@@ -14,6 +14,22 @@ app = HangarTyper(help="External storages: tenant folders datasets may point at.
 StorageArg = Annotated[str, typer.Argument(help="Storage id or name.", show_default=False)]
 
 
+@app.command()
+def quota(
+    tenant: Annotated[str, typer.Argument(help="Tenant id or name.")],
+    gib: Annotated[int, typer.Argument(help="Free platform storage, GiB.")],
+    output: OutputOpt = None,
+) -> None:
+    """Set a tenant's free platform storage (platform admin)."""
+    with connect() as client:
+        found = next((t for t in client.tenants.list() if tenant in (t.id, t.name)), None)
+        if found is None:
+            raise typer.BadParameter(f"no tenant '{tenant}'", param_hint="TENANT")
+        made = client.tenants.set_storage_quota(found.id, gib)
+    line = f"{made.name}: {made.storage_quota_gib} GiB free platform storage"
+    emit(output_format(output), made, lambda: say(line))
+
+
 @app.command("list")
 def list_storages(output: OutputOpt = None) -> None:
     """The tenant's registered storages."""

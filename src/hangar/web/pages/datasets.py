@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import annotated, dataset_cache, datasets, mounts, storages, templates
+from hangar.assets import annotated, dataset_cache, datasets, mounts, storages, templates, usage
 from hangar.assets.dataset_orm import Dataset
 from hangar.assets.dataset_routes import _begin, _failed, _stage_upload, store_of
 from hangar.config import Settings
@@ -270,10 +270,13 @@ def delete(
 def storages_page(
     request: Request, session: SessionDep, actor: CurrentActor, chrome: PageChrome
 ) -> Response:
+    quota = usage.quota_of(session, actor.tenant_id)
+    used = usage.used_bytes(session, tenant_id=actor.tenant_id)
     context = {
         "chrome": chrome, "storages": storages.listed(session, actor),
         "clusters": list_clusters(session, actor=actor),
         "is_admin": can(actor, "storage.manage", write=True),
+        "platform": {"quota": quota, "used": used, "free": max(0, quota - used)},
     }  # fmt: skip
     return render(request, "storages/list.html", context)
 
