@@ -151,6 +151,16 @@ def running_hangar(settings: Settings) -> Iterator[Hangar]:
         yield Hangar(settings=settings, state=state, app=app, client=client)
 
 
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections and stays ours while the block runs: bound
+    but never listening, so no other test's server can take it (a port that was merely free
+    a moment ago may be handed to one, which would then answer)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,7 +16,7 @@ import pytest
 from hangar import __version__
 from hangar.client import HangarAPIError, HangarClient
 from tests.cli.conftest import Cli, flat
-from tests.support import ADMIN_PASSWORD, USER_PASSWORD, free_port
+from tests.support import ADMIN_PASSWORD, USER_PASSWORD, free_port, refusing_port
 
 
 def login(cli: Cli, server_url: str, username: str = "admin", password: str = ADMIN_PASSWORD):
@@ -126,7 +126,11 @@ def test_bad_server_url_is_a_usage_error(fresh_cli: Cli) -> None:
 
 
 def test_unreachable_server_names_the_url(fresh_cli: Cli) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    with refusing_port() as port:
+        unreachable_server_names_the_url(fresh_cli, f"http://127.0.0.1:{port}")
+
+
+def unreachable_server_names_the_url(fresh_cli: Cli, url: str) -> None:
     out = fresh_cli.fails(1, "whoami", HANGAR_SERVER=url, HANGAR_TOKEN="hgr_x_y")
     assert f"error: the Hangar server at {url} cannot be reached" in out.stderr
     assert "HANGAR_SERVER" in out.stderr  # where the URL came from

@@ -18,7 +18,7 @@ from hangar.client import (
     InvalidServerURL,
     normalize_server_url,
 )
-from tests.support import free_port
+from tests.support import refusing_port
 
 
 def test_validation_error_carries_code_message_and_fields(admin: HangarClient) -> None:
@@ -72,7 +72,12 @@ def test_unauthenticated_and_logout_without_token(server_url: str) -> None:
 
 
 def test_connection_error_names_the_server_url() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    with refusing_port() as port:
+        url = f"http://127.0.0.1:{port}"
+        connection_error_names(url)
+
+
+def connection_error_names(url: str) -> None:
     with HangarClient(url, "hgr_x_y") as client, pytest.raises(HangarConnectionError) as err:
         client.whoami()
     assert err.value.server_url == url

@@ -236,14 +236,14 @@ def test_bad_ports_are_refused_and_change_nothing(live: Live, exposed: Lab) -> N
 
     # A port nothing listens on: accepted (the server may start later), and the proxy says
     # clearly that nothing in the environment listens there, to scripts and browsers alike.
-    silent = free_port()
-    admin.call("POST", ports, json={"port": silent})
-    down = support.assert_error(admin.get(f"/dev/{env_id}/ports/{silent}/"), 409)
-    assert f"nothing in 'lab' listens on port {silent}" in down["message"]
-    assert down["fields"] == {"port": "not listening"}
-    navigate = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
-    page = page_error(admin.get(f"/dev/{env_id}/ports/{silent}/", headers=navigate), 409)
-    assert f"listens on port {silent}" in page
+    with support.refusing_port() as silent:  # held: no other test's server can take it
+        admin.call("POST", ports, json={"port": silent})
+        down = support.assert_error(admin.get(f"/dev/{env_id}/ports/{silent}/"), 409)
+        assert f"nothing in 'lab' listens on port {silent}" in down["message"]
+        assert down["fields"] == {"port": "not listening"}
+        navigate = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+        page = page_error(admin.get(f"/dev/{env_id}/ports/{silent}/", headers=navigate), 409)
+        assert f"listens on port {silent}" in page
 
     # At most MAX_EXPOSED_PORTS: the next one is a 409 naming the limit; the list is intact.
     spare = [p for p in range(50_000, 50_100) if p not in (exposed.port, silent, ide_port)]

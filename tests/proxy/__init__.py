@@ -31,7 +31,7 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from hangar.proxy import ProxyPool, Upstream
-from tests.support import free_port
+from tests.support import refusing_port
 
 CHUNK = bytes(range(256)) * 256  # 64 KiB
 GZIPPED = gzip.compress(b"hello proxy " * 1000)
@@ -286,7 +286,7 @@ class Stack:
 def proxy_stack() -> Iterator[Stack]:
     probe = Probe()
     activity: Counter[str] = Counter()
-    with serving(upstream_app(probe)) as up, hanging_up() as broken:
+    with serving(upstream_app(probe)) as up, hanging_up() as broken, refusing_port() as closed:
         common = {
             "host": "127.0.0.1",
             "port": up,
@@ -300,7 +300,7 @@ def proxy_stack() -> Iterator[Stack]:
             "full": Upstream(public_prefix="/dev/full/", strip_prefix=False, **common),
             "abc": Upstream(public_prefix="/dev/abc/ports/8000/", strip_prefix=True, **common),
             "closed": Upstream(
-                host="127.0.0.1", port=free_port(), public_prefix="/dev/closed/", strip_prefix=True
+                host="127.0.0.1", port=closed, public_prefix="/dev/closed/", strip_prefix=True
             ),
             "broken": Upstream(
                 host="127.0.0.1", port=broken, public_prefix="/dev/broken/", strip_prefix=True
