@@ -32,7 +32,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hangar.assets import annotated, dataset_cache, datasets, model_aliases, registry
+from hangar.assets import (
+    annotated,
+    code_packages,
+    dataset_cache,
+    datasets,
+    model_aliases,
+    registry,
+)
 from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetVersion
 from hangar.assets.manifests import Manifest, materialize
@@ -188,8 +195,6 @@ def _model(
 def _code(
     session: Session, actor: Actor, home: Path, store: BlobStore, package_id: str
 ) -> dict[str, Any]:
-    from hangar.assets import code_packages
-
     access = code_packages.access_code_package(session, actor, package_id, "code.view", write=False)
     package = access.package
     if package.status != "succeeded":

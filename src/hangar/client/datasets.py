@@ -29,7 +29,7 @@ from hangar.assets.dataset_schemas import (
     VersionCreate,
     VersionRead,
 )
-from hangar.client.errors import HangarLookupError
+from hangar.client.errors import by_name_or_id
 from hangar.client.models import CHUNK, Progress
 from hangar.client.transport import UNSET, Transport, Unset, api_error, payload, segment
 
@@ -67,11 +67,8 @@ class DatasetsAPI:
         return self._t.get(DatasetRead, f"{DATASETS}/{segment(dataset_id)}")
 
     def find(self, ref: str, *, workspace: str) -> DatasetRead:
-        """By id or name, in ``workspace``."""
-        for dataset in self.list(workspace=workspace):
-            if ref in (dataset.id, dataset.name):
-                return dataset
-        raise HangarLookupError("dataset", ref)
+        """By name or id, in ``workspace``."""
+        return by_name_or_id(self.list(workspace=workspace), ref, "dataset")
 
     def create_basic(
         self, *, workspace_id: str, name: str, description: str = "", visibility: str = "owner",
@@ -259,11 +256,8 @@ class StoragesAPI:
         return self._t.get_list(StorageRead, STORAGES)
 
     def find(self, ref: str) -> StorageRead:
-        """By id or name."""
-        for storage in self.list():
-            if ref in (storage.id, storage.name):
-                return storage
-        raise HangarLookupError("storage", ref)
+        """By name or id."""
+        return by_name_or_id(self.list(), ref, "storage")
 
     def check(self, storage_id: str, path: str = "") -> str:
         """The normalised ``path`` if it may be used on the storage (an existing folder inside

@@ -30,7 +30,7 @@ from hangar.assets.model_schemas import (
     UploadRead,
     VersionRead,
 )
-from hangar.client.errors import HangarAPIError, HangarConnectionError, HangarLookupError
+from hangar.client.errors import HangarAPIError, HangarConnectionError, by_name_or_id
 from hangar.client.transport import Transport, api_error, payload, segment
 
 MODELS = "/api/v1/models"
@@ -75,11 +75,8 @@ class ModelsAPI:
         return self._t.get(ModelRead, f"{MODELS}/{segment(model_id)}")
 
     def find(self, ref: str, *, workspace: str) -> ModelRead:
-        """By id or name, in ``workspace``."""
-        for model in self.list(workspace=workspace):
-            if ref in (model.id, model.name):
-                return model
-        raise HangarLookupError("model", ref)
+        """By name or id, in ``workspace``."""
+        return by_name_or_id(self.list(workspace=workspace), ref, "model")
 
     def create(self, *, workspace_id: str, name: str, description: str = "") -> ModelRead:
         body = payload(ModelCreate, workspace_id=workspace_id, name=name, description=description)
@@ -223,11 +220,8 @@ class CodePackagesAPI:
         return self._t.get(CodePackageRead, f"{CODE}/{segment(package_id)}")
 
     def find(self, ref: str, *, workspace: str) -> CodePackageRead:
-        """By id or name, in ``workspace``."""
-        for package in self.list(workspace=workspace):
-            if ref in (package.id, package.name):
-                return package
-        raise HangarLookupError("code package", ref)
+        """By name or id, in ``workspace``."""
+        return by_name_or_id(self.list(workspace=workspace), ref, "code package")
 
     def create(
         self, *, workspace_id: str, name: str, files: Sequence[Path], description: str = "",
