@@ -55,7 +55,7 @@ def store_of(settings: SettingsDep) -> BlobStore:
     return BlobStore(settings.home / "blobs")
 
 
-def _version(row: ModelVersion, *, files: bool = False) -> VersionRead:
+def version_read(row: ModelVersion, *, files: bool = False) -> VersionRead:
     return VersionRead(
         id=row.id, number=row.number, label=f"V{row.number}", description=row.description,
         source=row.source, source_ref=row.source_ref, status=row.status, size=row.size,
@@ -88,7 +88,7 @@ def list_models(
 ) -> list[ModelRead]:
     """The workspace's models the caller may list (row 34), with their versions."""
     return [
-        _model(m, [_version(v) for v in registry.versions(session, m)])
+        _model(m, [version_read(v) for v in registry.versions(session, m)])
         for m in registry.visible_models(session, actor, workspace_id=workspace)
     ]
 
@@ -96,7 +96,7 @@ def list_models(
 @router.get("/{model_id}", response_model=ModelRead)
 def get_model(session: SessionDep, actor: CurrentActor, model_id: str) -> ModelRead:
     found = registry.access_model(session, actor, model_id, "model.get_record", write=False)
-    return _model(found.model, [_version(v) for v in registry.versions(session, found.model)])
+    return _model(found.model, [version_read(v) for v in registry.versions(session, found.model)])
 
 
 @router.put("/{model_id}/versions/upload", response_model=VersionRead, status_code=201)
@@ -125,7 +125,7 @@ async def upload_version(
         )  # fmt: skip
 
     row = await body.run(store)
-    return _version(row, files=True)
+    return version_read(row, files=True)
 
 
 class BodyPump:
@@ -216,7 +216,7 @@ def save_from_workload(
         source=kind, source_ref=body.workload_id, description=body.description,
         lineage=lineage,
     )  # fmt: skip
-    return _version(row, files=True)
+    return version_read(row, files=True)
 
 
 @router.get("/{model_id}/versions/{number}", response_model=VersionRead)
@@ -224,7 +224,7 @@ def get_version(
     session: SessionDep, actor: CurrentActor, model_id: str, number: int
 ) -> VersionRead:
     found = registry.access_model(session, actor, model_id, "model.list_versions", write=False)
-    return _version(registry.version(session, found.model, number), files=True)
+    return version_read(registry.version(session, found.model, number), files=True)
 
 
 @router.get("/{model_id}/versions/{number}/files/{path:path}")
@@ -316,4 +316,4 @@ def import_shared(session: SessionDep, actor: CurrentActor, body: ImportCreate) 
             "model_id", "give model_id (a new version) or workspace_id and name (a new model)"
         )
     row = sharing.do_import(session, shared=shared, into=into, description=body.description)
-    return _version(row, files=True)
+    return version_read(row, files=True)

@@ -16,8 +16,7 @@ from pydantic import Field
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import archives, registry, transfer
 from hangar.assets.manifests import Manifest
-from hangar.assets.model_routes import _version as version_read
-from hangar.assets.model_routes import store_of
+from hangar.assets.model_routes import store_of, version_read
 from hangar.assets.model_schemas import VersionRead
 from hangar.tenancy.schemas import Input
 

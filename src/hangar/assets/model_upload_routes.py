@@ -17,8 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import registry, resumable
-from hangar.assets.model_routes import BodyPump
-from hangar.assets.model_routes import _version as version_read
+from hangar.assets.model_routes import BodyPump, version_read
 from hangar.assets.model_schemas import UploadComplete, UploadCreate, UploadRead, VersionRead
 from hangar.db.engine import transaction
 
