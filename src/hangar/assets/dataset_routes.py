@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from hangar.assets import (
     annotated,
     archives,
     dataset_cache,
+    dataset_delete,
     datasets,
     mounts,
     storages,
@@ -29,7 +30,6 @@ from hangar.assets import (
     transfer,
     usage,
 )
-from hangar.assets.blobs import BlobStore
 from hangar.assets.dataset_orm import Dataset, DatasetRecord, DatasetVersion, ExternalStorage
 from hangar.assets.dataset_schemas import (
     AnnotatedCreate,
@@ -48,17 +48,13 @@ from hangar.assets.dataset_schemas import (
     VersionRead,
 )
 from hangar.assets.manifests import Manifest, safe_path
-from hangar.assets.model_routes import BlobResponse
+from hangar.assets.model_routes import BlobResponse, store_of
 from hangar.db.engine import transaction
 from hangar.errors import NotFound, ValidationFailed
 from hangar.tenancy.access import Actor
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 storage_router = APIRouter(prefix="/api/v1/storages", tags=["storages"])
-
-
-def store_of(settings: SettingsDep) -> BlobStore:
-    return BlobStore(settings.home / "blobs")
 
 
 # --- storages --------------------------------------------------------------------------------
@@ -216,24 +212,15 @@ def view_files(
 
 @router.delete("/{dataset_id}", status_code=204)
 def delete_dataset(
-    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str,
-    confirm: bool = False,
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, background: BackgroundTasks,
+    dataset_id: str, confirm: bool = False,
 ) -> None:  # fmt: skip
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is not None and dataset.kind == "basic":
-        found = datasets.access_dataset(session, actor, dataset_id, "basic_dataset.delete",
-                                        write=True)  # fmt: skip
-        users = mounts.users_of(session, "dataset", dataset_id)
-        datasets.do_delete_basic(session, access=found, home=settings.home, users=users,
-                                 confirm=confirm)  # fmt: skip
-        return
-    found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
-    datasets.check_deletable(session, found, mounts.users_of(session, "dataset", dataset_id),
-                             confirm)  # fmt: skip
-    version_ids = [v.id for v in annotated.versions(session, found.dataset)]
-    annotated.do_delete(session, access=found)
-    shutil.rmtree(settings.home / "datasets" / dataset_id, ignore_errors=True)
-    dataset_cache.evict(settings.dataset_cache_dir, version_ids)
+    """Delete a dataset (rows 8, 26); its platform files go once the deletion has committed."""
+    leftovers = dataset_delete.do_delete(
+        session, actor=actor, home=settings.home, cache_dir=settings.dataset_cache_dir,
+        dataset_id=dataset_id, confirm=confirm,
+    )  # fmt: skip
+    background.add_task(leftovers.remove)
 
 
 @router.post("/{dataset_id}/copy", response_model=DatasetRead, status_code=201)
@@ -281,12 +268,13 @@ def push_to_cache(
 
 @router.delete("/{dataset_id}/versions/{label}", status_code=204)
 def delete_version(
-    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
-) -> None:
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, background: BackgroundTasks,
+    dataset_id: str, label: str,
+) -> None:  # fmt: skip
     found = datasets.access_dataset(session, actor, dataset_id, "dataset.delete", write=True)
     row = annotated.version(session, annotated.annotated(found), label)
     annotated.do_delete_version(session, access=found, label=label)
-    dataset_cache.evict(settings.dataset_cache_dir, [row.id])
+    background.add_task(dataset_cache.evict, settings.dataset_cache_dir, [row.id])
 
 
 @router.post("/{dataset_id}/versions/{label}/import", response_model=VersionRead)
@@ -297,19 +285,19 @@ async def import_upload(
     """Import a folder's files (multipart ``files``, their names relative paths; ≤ 100 files,
     ≤ 1 GB, duplicates dropped) or one archive (``method=archive``), all rows or none."""
     sessions = app_state(request).sessions
-    await run_in_threadpool(_begin, sessions, actor, dataset_id, label)
+    await run_in_threadpool(open_import, sessions, actor, dataset_id, label)
     staging = annotated.staging_dir(settings.home, dataset_id)
     try:
         form = await request.form(max_files=annotated.FOLDER_FILES_MAX + 1, max_fields=10)
         uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
-        staged = await run_in_threadpool(_stage_upload, staging, uploads, method)
+        staged = await run_in_threadpool(stage_upload, staging, uploads, method)
         await form.close()
         row = await run_in_threadpool(
             annotated.do_import, sessions, actor=actor, store=store_of(settings),
             dataset_id=dataset_id, label=label, staged=staged,
         )  # fmt: skip
     except BaseException as exc:
-        await run_in_threadpool(_failed, sessions, actor, dataset_id, label, exc)
+        await run_in_threadpool(close_failed_import, sessions, actor, dataset_id, label, exc)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -323,7 +311,7 @@ def import_link(
 ) -> VersionRead:  # fmt: skip
     """Import an archive fetched from ``url`` (spec 07 §2.3 "via share link")."""
     sessions = app_state(request).sessions
-    _begin(sessions, actor, dataset_id, label)
+    open_import(sessions, actor, dataset_id, label)
     staging = annotated.staging_dir(settings.home, dataset_id)
     try:
         archive = transfer.fetch_archive(body.url, staging)
@@ -333,25 +321,25 @@ def import_link(
                                             dataset_id=dataset_id, label=label,
                                             staged=annotated.stage_tree(root, "link")))  # fmt: skip
     except BaseException as exc:
-        _failed(sessions, actor, dataset_id, label, exc)
+        close_failed_import(sessions, actor, dataset_id, label, exc)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _begin(sessions: sessionmaker[Session], actor: Actor, dataset_id: str, label: str) -> None:
+def open_import(sessions: sessionmaker[Session], actor: Actor, dataset_id: str, label: str) -> None:
     with transaction(sessions) as session:
         annotated.begin_import(session, actor, dataset_id, label)
 
 
-def _failed(
+def close_failed_import(
     sessions: sessionmaker[Session], actor: Actor, dataset_id: str, label: str,
     exc: BaseException,
 ) -> None:  # fmt: skip
     annotated.mark_failed(sessions, dataset_id, str(exc) or type(exc).__name__)
 
 
-def _stage_upload(staging: Path, uploads: list[UploadFile], method: str) -> annotated.Staged:
+def stage_upload(staging: Path, uploads: list[UploadFile], method: str) -> annotated.Staged:
     if not uploads:
         raise ValidationFailed.field("files", "send at least one file (multipart field 'files')")
     if method == "archive":

@@ -21,7 +21,6 @@ workload writes; its use is audited every ``audit_minutes`` (1-1440, decision G2
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,14 +361,3 @@ def check_deletable(
             "send confirm=true to delete anyway",
             dependents=users,
         )
-
-
-def do_delete_basic(
-    session: Session, *, access: DatasetAccess, home: Path, users: list[str], confirm: bool
-) -> None:
-    """Forget a basic dataset; tenant storage is never touched (G1), a platform folder goes."""
-    check_deletable(session, access, users, confirm)
-    ds = access.dataset
-    if ds.storage_id is None:
-        shutil.rmtree(home / "datasets" / ds.id, ignore_errors=True)
-    session.delete(ds)

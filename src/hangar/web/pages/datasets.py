@@ -12,16 +12,26 @@ import shutil
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import annotated, dataset_cache, datasets, mounts, storages, templates, usage
+from hangar.assets import (
+    annotated,
+    dataset_cache,
+    dataset_delete,
+    datasets,
+    mounts,
+    storages,
+    templates,
+    usage,
+)
 from hangar.assets.dataset_orm import Dataset
-from hangar.assets.dataset_routes import _begin, _failed, _stage_upload, store_of
+from hangar.assets.dataset_routes import close_failed_import, open_import, stage_upload
+from hangar.assets.model_routes import store_of
 from hangar.config import Settings
 from hangar.errors import Conflict, PermissionDenied, ValidationFailed
 from hangar.resources.clusters import list_clusters
@@ -166,7 +176,7 @@ async def import_upload(
     """The import form: several files (folder method) or one archive, staged like the API's
     import; the versions section comes back with the import report."""
     sessions = app_state(request).sessions
-    await run_in_threadpool(_begin, sessions, actor, dataset_id, label)
+    await run_in_threadpool(open_import, sessions, actor, dataset_id, label)
     staging = annotated.staging_dir(settings.home, dataset_id)
     try:
         form = await request.form(max_files=annotated.FOLDER_FILES_MAX + 1, max_fields=10)
@@ -174,14 +184,14 @@ async def import_upload(
         if method not in ("folder", "archive"):
             raise ValidationFailed.field("method", "must be folder or archive")
         uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile) and v.filename]
-        staged = await run_in_threadpool(_stage_upload, staging, uploads, method)
+        staged = await run_in_threadpool(stage_upload, staging, uploads, method)
         await form.close()
         row = await run_in_threadpool(
             annotated.do_import, sessions, actor=actor, store=store_of(settings),
             dataset_id=dataset_id, label=label, staged=staged,
         )  # fmt: skip
     except BaseException as exc:
-        await run_in_threadpool(_failed, sessions, actor, dataset_id, label, exc)
+        await run_in_threadpool(close_failed_import, sessions, actor, dataset_id, label, exc)
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -236,30 +246,24 @@ def new_version(
 @router.delete("/{dataset_id}", name="dataset.delete_page")
 def delete(
     request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
-    dataset_id: str, confirm: bool = False,
+    background: BackgroundTasks, dataset_id: str, confirm: bool = False,
 ) -> Response:  # fmt: skip
     """Delete; while running work mounts it (409), show the dependents and ask again."""
     dataset = session.get(Dataset, dataset_id)
-    kind = dataset.kind if dataset is not None else "annotated"
-    users = mounts.users_of(session, "dataset", dataset_id)
-    point = "basic_dataset.delete" if kind == "basic" else "dataset.delete"
-    found = datasets.access_dataset(session, actor, dataset_id, point, write=True)
     try:
-        if kind == "basic":
-            datasets.do_delete_basic(session, access=found, home=settings.home, users=users,
-                                     confirm=confirm)  # fmt: skip
-        else:
-            datasets.check_deletable(session, found, users, confirm)
-            annotated.do_delete(session, access=found)
-            shutil.rmtree(settings.home / "datasets" / dataset_id, ignore_errors=True)
+        leftovers = dataset_delete.do_delete(
+            session, actor=actor, home=settings.home, cache_dir=settings.dataset_cache_dir,
+            dataset_id=dataset_id, confirm=confirm,
+        )  # fmt: skip
     except Conflict as err:
         dependents = err.extra.get("dependents")
         if not dependents:
             raise
-        context = {"dataset": found.dataset, "dependents": dependents, "message": err.message}
+        context = {"dataset": dataset, "dependents": dependents, "message": err.message}
         swap = {"HX-Retarget": "#delete-dialog", "HX-Reswap": "innerHTML"}
         return render(request, "datasets/_confirm_delete.html", context, status=409, headers=swap)
-    workspace = found.dataset.workspace_id
+    background.add_task(leftovers.remove)
+    workspace = dataset.workspace_id if dataset is not None else ""
     return Response(status_code=204, headers={"HX-Redirect": f"/datasets?workspace_id={workspace}"})
 
 
