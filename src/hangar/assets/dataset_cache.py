@@ -14,10 +14,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from hangar.assets import annotated
 from hangar.assets.blobs import BlobStore, read_chunks
 from hangar.assets.dataset_orm import DatasetVersion
+from hangar.assets.datasets import access_dataset
 from hangar.assets.manifests import Manifest, safe_path
+from hangar.db.engine import transaction
 from hangar.errors import Conflict
+from hangar.tenancy.access import Actor
 
 
 def cached_path(cache_dir: Path | None, row: DatasetVersion) -> Path | None:
@@ -26,6 +32,19 @@ def cached_path(cache_dir: Path | None, row: DatasetVersion) -> Path | None:
         return None
     path = cache_dir / "datasets" / row.id
     return path if path.is_dir() else None
+
+
+def push_version(
+    sessions: sessionmaker[Session], *, actor: Actor, store: BlobStore, cache_dir: Path | None,
+    dataset_id: str, label: str,
+) -> Path:  # fmt: skip
+    """Push version ``label`` (row 18): checked in a short transaction, copied with none
+    open (a large version must not hold the database)."""
+    with transaction(sessions) as session:
+        found = access_dataset(session, actor, dataset_id, "dataset.push_to_cache", write=True)
+        row = annotated.version(session, annotated.annotated(found), label)
+        session.expunge(row)  # its loaded fields stay readable once the transaction ends
+    return push(store, cache_dir, row)
 
 
 def push(store: BlobStore, cache_dir: Path | None, row: DatasetVersion) -> Path:

@@ -256,14 +256,17 @@ def get_version(
 
 @router.post("/{dataset_id}/versions/{label}/cache", response_model=VersionRead)
 def push_to_cache(
-    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str, label: str
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str, label: str
 ) -> VersionRead:
     """Copy a published version to the cache tier (row 18); mounts then read it there."""
-    found = datasets.access_dataset(session, actor, dataset_id, "dataset.push_to_cache",
-                                    write=True)  # fmt: skip
-    row = annotated.version(session, annotated.annotated(found), label)
-    dataset_cache.push(store_of(settings), settings.dataset_cache_dir, row)
-    return _version(row, files=True).model_copy(update={"cached": True})
+    sessions = app_state(request).sessions
+    dataset_cache.push_version(sessions, actor=actor, store=store_of(settings),
+                               cache_dir=settings.dataset_cache_dir, dataset_id=dataset_id,
+                               label=label)  # fmt: skip
+    with sessions() as session:
+        found = datasets.access_dataset(session, actor, dataset_id, "dataset.view", write=False)
+        row = annotated.version(session, annotated.annotated(found), label)
+        return _version(row, files=True).model_copy(update={"cached": True})
 
 
 @router.delete("/{dataset_id}/versions/{label}", status_code=204)

@@ -219,16 +219,16 @@ def publish(
 
 @router.post("/{dataset_id}/versions/{label}/cache", name="dataset.cache_page")
 def push_to_cache(
-    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
-    dataset_id: str, label: str,
-) -> Response:  # fmt: skip
-    """Push a published version to the cache tier (row 18)."""
-    found = datasets.access_dataset(session, actor, dataset_id, "dataset.push_to_cache",
-                                    write=True)  # fmt: skip
-    row = annotated.version(session, annotated.annotated(found), label)
-    dataset_cache.push(store_of(settings), settings.dataset_cache_dir, row)
-    return _versions(request, session, actor, settings, dataset_id,
-                     f"{label} is in the cache; mounts read it there.")  # fmt: skip
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str, label: str
+) -> Response:
+    """Push a published version to the cache tier (row 18), with no transaction open."""
+    sessions = app_state(request).sessions
+    dataset_cache.push_version(sessions, actor=actor, store=store_of(settings),
+                               cache_dir=settings.dataset_cache_dir, dataset_id=dataset_id,
+                               label=label)  # fmt: skip
+    with sessions() as session:
+        return _versions(request, session, actor, settings, dataset_id,
+                         f"{label} is in the cache; mounts read it there.")  # fmt: skip
 
 
 @router.post("/{dataset_id}/versions", name="dataset.version_page")
