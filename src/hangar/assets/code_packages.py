@@ -35,6 +35,7 @@ from hangar.assets import registry, storages
 from hangar.assets.blobs import BlobStore, read_chunks
 from hangar.assets.dataset_orm import CodePackage, ExternalStorage
 from hangar.assets.manifests import Entry, Manifest, safe_path
+from hangar.assets.secret_box import SecretBox
 from hangar.assets.usage import do_reference, do_release
 from hangar.audit.context import note_target, note_workspace
 from hangar.backends.spec import SAFE_NAME
@@ -470,18 +471,17 @@ def do_delete(session: Session, *, access: CodeAccess) -> None:
 
 def do_create_on_storage(
     session: Session, *, actor: Actor, workspace_id: str, name: str, description: str,
-    storage_id: str, path: str, start_file: str,
+    storage_id: str, path: str, start_file: str, box: SecretBox | None = None,
 ) -> CodePackage:  # fmt: skip
     """A package that points at a folder on a registered storage (spec 07 §4 (b): no size
     limit, nothing copied). The path is checked like a dataset's; ``start_file`` must be a
     file in it. Deleting the package never touches the folder (decision G1)."""
     ws = check_new(session, actor, workspace_id=workspace_id, name=name,
                    description=description)  # fmt: skip
-    location = storages.locate(session, actor, storage_id=storage_id, path=path)
+    location = storages.locate(session, actor, storage_id=storage_id, path=path, box=box)
     if start_file:
         wanted = safe_path(start_file, field="start_file")
-        found = location.host_path / wanted
-        if not found.is_file() or not found.resolve().is_relative_to(location.host_path.resolve()):
+        if not location.has_file(wanted):
             raise ValidationFailed.field(
                 "start_file", f"'{wanted}' is not a file in '{location.path or '/'}' on storage "
                 f"'{location.storage.name if location.storage else ''}'",
@@ -499,14 +499,14 @@ def do_create_on_storage(
     return package
 
 
-def storage_folder(session: Session, package: CodePackage) -> Path | None:
-    """The host folder of a package on a registered storage (None: platform storage)."""
+def storage_of(session: Session, package: CodePackage) -> ExternalStorage | None:
+    """The registered storage a package lives on (None: the platform's storage)."""
     if package.storage_id is None:
         return None
     storage = session.get(ExternalStorage, package.storage_id)
     if storage is None:
         raise NotFound.of("storage", package.storage_id)
-    return Path(storage.root) / package.path if package.path else Path(storage.root)
+    return storage
 
 
 def mount_name(package: CodePackage) -> str:

@@ -26,6 +26,7 @@ from hangar.assets.code_packages import UploadedFile
 from hangar.assets.code_schemas import CodeDraft, CodePackageRead, FromDevEnv, FromStorage
 from hangar.assets.dataset_orm import CodePackage
 from hangar.assets.model_routes import BlobResponse, store_of
+from hangar.assets.secret_box import SecretBox
 from hangar.db.engine import transaction
 from hangar.errors import ValidationFailed
 from hangar.tenancy.access import Actor
@@ -189,11 +190,13 @@ def save_from_workload(
 
 @router.post("/from-storage", response_model=CodePackageRead, status_code=201)
 def create_on_storage(
-    session: SessionDep, actor: CurrentActor, body: FromStorage
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, body: FromStorage
 ) -> CodePackageRead:
     """A package that is a folder on a registered storage (row 56; spec 07 §4 (b): no size
     limit, nothing copied, mounted as it is)."""
-    package = code_packages.do_create_on_storage(session, actor=actor, **body.model_dump())
+    package = code_packages.do_create_on_storage(
+        session, actor=actor, box=SecretBox.of_home(settings.home), **body.model_dump()
+    )
     return package_read(package, creator=actor.user.username)
 
 

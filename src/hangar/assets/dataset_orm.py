@@ -17,7 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hangar.db.base import Base, UTCDateTime, new_id, utcnow
@@ -39,8 +48,10 @@ class ExternalStorage(Base):
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # filesystem | s3
     root: Mapped[str] = mapped_column(String(1000))
-    # s3: endpoint_url, region, access_key_id; the secret stays in the server's config.
+    # s3: endpoint_url, region, access_key_id; the secret key is sealed (assets.secret_box)
+    # and never leaves the server.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sealed_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

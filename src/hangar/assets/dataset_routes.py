@@ -49,6 +49,7 @@ from hangar.assets.dataset_schemas import (
 )
 from hangar.assets.manifests import Manifest, safe_path
 from hangar.assets.model_routes import BlobResponse, store_of
+from hangar.assets.secret_box import SecretBox
 from hangar.db.engine import transaction
 from hangar.errors import NotFound, ValidationFailed
 from hangar.tenancy.access import Actor
@@ -61,14 +62,28 @@ storage_router = APIRouter(prefix="/api/v1/storages", tags=["storages"])
 
 
 def _storage(row: ExternalStorage) -> StorageRead:
-    return StorageRead(id=row.id, cluster_id=row.cluster_id, name=row.name, kind=row.kind,
-                       root=row.root, created_at=row.created_at)  # fmt: skip
+    options = row.options or {}
+    return StorageRead(
+        id=row.id, cluster_id=row.cluster_id, name=row.name, kind=row.kind, root=row.root,
+        endpoint_url=options.get("endpoint_url", ""), region=options.get("region", ""),
+        access_key_id=options.get("access_key_id", ""), created_at=row.created_at,
+    )  # fmt: skip
 
 
 @storage_router.post("", response_model=StorageRead, status_code=201)
-def register_storage(session: SessionDep, actor: CurrentActor, body: StorageCreate) -> StorageRead:
-    row = storages.do_register(session, actor=actor, cluster_id=body.cluster_id, name=body.name,
-                               kind=body.kind, root=body.root)  # fmt: skip
+def register_storage(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, body: StorageCreate
+) -> StorageRead:
+    """Register a storage (admins). An s3 one is checked with one request to its bucket
+    before it is saved; its secret key is sealed and never returned."""
+    access = storages.S3Access(
+        endpoint_url=body.endpoint_url, region=body.region, access_key_id=body.access_key_id,
+        secret_access_key=body.secret_access_key.get_secret_value(),
+    )  # fmt: skip
+    row = storages.do_register(
+        session, actor=actor, cluster_id=body.cluster_id, name=body.name, kind=body.kind,
+        root=body.root, s3=access, box=SecretBox.of_home(settings.home),
+    )  # fmt: skip
     return _storage(row)
 
 
@@ -88,10 +103,12 @@ def platform_usage(session: SessionDep, actor: CurrentActor) -> PlatformUsage:
 
 @storage_router.get("/{storage_id}/check")
 def check_path(
-    session: SessionDep, actor: CurrentActor, storage_id: str, path: str = ""
-) -> dict[str, str]:
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, storage_id: str,
+    path: str = "",
+) -> dict[str, str]:  # fmt: skip
     """Whether ``path`` may be used on the storage (the form checks before it submits)."""
-    found = storages.locate(session, actor, storage_id=storage_id, path=path)
+    found = storages.locate(session, actor, storage_id=storage_id, path=path,
+                            box=SecretBox.of_home(settings.home))  # fmt: skip
     return {"path": found.path, "status": "ok"}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from hangar.tenancy.schemas import Input, Output
 
@@ -14,8 +14,17 @@ from hangar.tenancy.schemas import Input, Output
 class StorageCreate(Input):
     cluster_id: str
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: str = "filesystem"
-    root: Annotated[str, Field(min_length=1, max_length=1000)]
+    kind: str = Field(default="filesystem", description="filesystem or s3.")
+    root: Annotated[str, Field(min_length=1, max_length=1000)] = Field(
+        description="filesystem: the absolute folder on the nodes; s3: the bucket name."
+    )
+    endpoint_url: str = Field(default="", description="s3: e.g. https://minio.lab:9000; "
+                              "empty for AWS S3.")  # fmt: skip
+    region: str = "us-east-1"
+    access_key_id: str = ""
+    secret_access_key: SecretStr = Field(
+        default=SecretStr(""), description="s3: sealed on the server, never returned."
+    )
 
 
 class StorageRead(Output):
@@ -24,6 +33,9 @@ class StorageRead(Output):
     name: str
     kind: str
     root: str
+    endpoint_url: str = ""
+    region: str = ""
+    access_key_id: str = ""
     created_at: datetime
 
 

@@ -27,9 +27,10 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from hangar.assets import storages
+from hangar.assets import object_store, storages
 from hangar.assets.dataset_orm import Dataset, ExternalStorage
 from hangar.assets.manifests import safe_path
+from hangar.assets.secret_box import SecretBox
 from hangar.audit.context import note_target, note_workspace
 from hangar.backends.spec import SAFE_NAME
 from hangar.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -176,7 +177,8 @@ def do_create_basic(
     name_taken(session, ws, "basic", name)
     location = None
     if storage_id:
-        location = storages.locate(session, actor, storage_id=storage_id, path=path)
+        location = storages.locate(session, actor, storage_id=storage_id, path=path,
+                                   box=SecretBox.of_home(home))  # fmt: skip
     elif path:
         raise ValidationFailed.field(
             "path", "needs a storage_id: a path names a folder on a registered storage; leave "
@@ -223,6 +225,11 @@ def _make_confidential(
         raise ValidationFailed.field(
             "output_dataset_id", "must be another, non-confidential dataset"
         )
+    if _on_object_storage(session, output):
+        raise ValidationFailed.field(
+            "output_dataset_id", f"'{output.name}' is on an object storage, which workloads "
+            "mount read-only: pick an output dataset on a file system or the platform",
+        )  # fmt: skip
     if audit_minutes is not None and not AUDIT_MINUTES[0] <= audit_minutes <= AUDIT_MINUTES[1]:
         raise ValidationFailed.field(
             "audit_minutes", f"must be a whole number of minutes from {AUDIT_MINUTES[0]} to "
@@ -307,20 +314,40 @@ def do_update_annotated(
     return ds
 
 
-def host_folder(home: Path, dataset: Dataset, session: Session) -> Path:
-    """The host folder behind a basic dataset."""
+def storage_of(session: Session, dataset: Dataset) -> ExternalStorage | None:
+    """The registered storage a basic dataset lives on (None: the platform's)."""
     if dataset.storage_id is None:
-        return platform_folder(home, dataset)
+        return None
     storage = session.get(ExternalStorage, dataset.storage_id)
     if storage is None:
         raise NotFound.of("storage", dataset.storage_id)
-    return Path(storage.root) / dataset.path if dataset.path else Path(storage.root)
+    return storage
+
+
+def _on_object_storage(session: Session, dataset: Dataset) -> bool:
+    storage = storage_of(session, dataset)
+    return storage is not None and storage.kind == "s3"
+
+
+def host_folder(home: Path, dataset: Dataset, session: Session) -> Path:
+    """The host folder behind a basic dataset (for one on an object storage: its staged
+    copy, filled when a workload mounts it)."""
+    storage = storage_of(session, dataset)
+    if storage is None:
+        return platform_folder(home, dataset)
+    return storages.host_folder(home, storage, dataset.path)
 
 
 def list_files(
     session: Session, *, access: DatasetAccess, home: Path, path: str = "", limit: int = 1000
 ) -> list[dict[str, object]]:
     """One folder of a basic dataset (row 27): names, kinds and sizes, folders first."""
+    storage = storage_of(session, access.dataset)
+    if storage is not None and storage.kind == "s3":
+        bucket = storages.bucket_of(storage, SecretBox.of_home(home))
+        sub = safe_path(path.strip("/")) if path.strip("/") else ""
+        folder_key = "/".join(p for p in (access.dataset.path, sub) if p)
+        return object_store.list_folder(bucket, folder_key, limit=limit)
     root = host_folder(home, access.dataset, session)
     folder = root
     if path.strip("/"):

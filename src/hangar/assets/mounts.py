@@ -39,9 +39,10 @@ from hangar.assets import (
     datasets,
     model_aliases,
     registry,
+    storages,
 )
 from hangar.assets.blobs import BlobStore
-from hangar.assets.dataset_orm import Dataset, DatasetVersion
+from hangar.assets.dataset_orm import Dataset, DatasetVersion, ExternalStorage
 from hangar.assets.manifests import Manifest, materialize
 from hangar.audit.service import do_record
 from hangar.backends.spec import SAFE_NAME
@@ -131,10 +132,16 @@ def _dataset(
         )
         return [{**base, "version": row.label, "host_path": str(tree), "read_only": True}]
     folder = datasets.host_folder(home, dataset, session)
-    if not folder.is_dir():
+    storage = datasets.storage_of(session, dataset)
+    staged = _staged(storage, dataset.path)
+    if staged:
+        base = {**base, **staged}
+    elif not folder.is_dir():
         raise Conflict(f"dataset '{dataset.name}': its folder {dataset.path or ''} is missing")
     if not dataset.confidential:
-        writable = workload_kind == "ide" and dataset.created_by == actor.id
+        # Write-back (spec 03) is for the owner's dev environment on a file system; a
+        # bucket's staged copy is read-only, so nothing written could be lost silently.
+        writable = workload_kind == "ide" and dataset.created_by == actor.id and not staged
         return [{**base, "version": None, "host_path": str(folder), "read_only": not writable}]
     output = session.get(Dataset, dataset.output_dataset_id or "")
     if output is None:
@@ -199,14 +206,16 @@ def _code(
     package = access.package
     if package.status != "succeeded":
         raise Conflict(f"code package '{package.name}' is {package.status}: wait for the import")
-    on_storage = code_packages.storage_folder(session, package)
-    if on_storage is not None:
-        if not on_storage.is_dir():
+    storage = code_packages.storage_of(session, package)
+    if storage is not None:
+        on_storage = storages.host_folder(home, storage, package.path)
+        staged = _staged(storage, package.path)
+        if not staged and not on_storage.is_dir():
             raise Conflict(f"code package '{package.name}': its folder {package.path} is missing")
         return {"kind": "code", "asset_id": package.id, "asset_name": package.name,
                 "name": code_packages.mount_name(package), "version": None,
                 "host_path": str(on_storage), "read_only": True,
-                "start_file": package.start_file}  # fmt: skip
+                "start_file": package.start_file, **staged}  # fmt: skip
     manifest = Manifest.from_json(package.manifest)
     key = hashlib.sha256(json.dumps(package.manifest, sort_keys=True).encode()).hexdigest()[:16]
     tree = tree_for(store, home, "code", f"{package.id}-{key}", manifest)
@@ -214,6 +223,14 @@ def _code(
     return {"kind": "code", "asset_id": package.id, "asset_name": package.name, "name": name,
             "version": key, "host_path": str(tree), "read_only": True,
             "start_file": package.start_file}  # fmt: skip
+
+
+def _staged(storage: ExternalStorage | None, path: str) -> dict[str, Any]:
+    """A mount from an object storage names what to stage before each launch
+    (``hangar.assets.staging``); nothing for one that is mounted as it is."""
+    if storage is None or storage.kind != "s3":
+        return {}
+    return {"stage": {"storage_id": storage.id, "path": path}}
 
 
 def tree_for(store: BlobStore, home: Path, kind: str, key: str, manifest: Manifest) -> Path:

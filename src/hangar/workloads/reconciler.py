@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hangar.assets import staging
 from hangar.backends.base import Backend
 from hangar.backends.spec import NodePlacement, RunSpec
 from hangar.backends.state import ObservedState, Phase, RunHandle
@@ -59,6 +60,8 @@ class Work:
     attempt: str
     handle: RunHandle | None
     launch: tuple[RunSpec, list[NodePlacement]] | None  # set when a launch is due
+    stages: tuple[staging.Stage, ...] = ()  # object-storage mounts to stage first
+    stage_error: str = ""  # why they cannot be (the run fails with it)
 
 
 class RunReconciler:
@@ -73,6 +76,7 @@ class RunReconciler:
     ) -> None:
         self.sessions, self.backend, self.home, self.api_url = sessions, backend, home, api_url
         self.stop_grace_seconds = stop_grace_seconds
+        self.stager = staging.Stager()
 
     def step(self) -> int:
         """One pass over the working workloads; returns how many were visited."""
@@ -96,11 +100,16 @@ class RunReconciler:
         observed: ObservedState | None = None
         handle = work.handle
         try:
-            if work.launch is not None:
+            ready, failure = self._staging(work) if work.launch else (False, "")
+            if work.launch is not None and ready:
                 spec, places = work.launch
                 runspec.make_host_dirs(spec)
                 handle = self.backend.launch(spec, places)
                 self._await_start(handle)
+            elif failure:
+                observed = ObservedState(
+                    run_id=work.attempt, phase=Phase.FAILED, nodes=(), reason=failure
+                )
             if handle is not None:
                 if work.state is State.STOPPING:
                     self.backend.stop(handle, grace_seconds=self.stop_grace_seconds)
@@ -109,6 +118,17 @@ class RunReconciler:
                     self.backend.stop(handle, grace_seconds=0)  # gang: one broken node ends all
         finally:
             self._apply(work, handle, observed)
+
+    def _staging(self, work: Work) -> tuple[bool, str]:
+        """(ready to launch, why not ever): the run's object-storage mounts are staged
+        first. While they are copied the workload stays PREPARING; a failed copy fails the
+        run with the store's answer."""
+        if work.stage_error:
+            return False, work.stage_error
+        try:
+            return self.stager.poll(work.attempt, work.stages) is None, ""
+        except staging.StagingFailed as error:
+            return False, error.message
 
     def _await_start(self, handle: RunHandle) -> None:
         """Give a fresh launch a moment to leave PENDING, so RUNNING is recorded in this
@@ -134,6 +154,8 @@ class RunReconciler:
             stored = nodes[0].handle if nodes else {}
             handle = RunHandle.from_dict(stored) if stored.get("run_id") == attempt else None
             launch = None
+            stages: tuple[staging.Stage, ...] = ()
+            stage_error = ""
             state = State(workload.state)
             if handle is None and state in (State.PREPARING, State.RESTARTING):
                 secret = _issue_run_token(session, workload, run)
@@ -142,7 +164,14 @@ class RunReconciler:
                     run_token=secret,
                 )  # fmt: skip
                 launch = (spec, runspec.placements(nodes))
-            return Work(workload.id, state, token, run.id, attempt, handle, launch)
+                try:
+                    stages = tuple(
+                        staging.plan(session, self.home, workload.spec.get("mounts") or [])
+                    )
+                except staging.StagingFailed as error:
+                    stages, stage_error = (), error.message
+            return Work(workload.id, state, token, run.id, attempt, handle, launch, stages,
+                        stage_error)  # fmt: skip
 
     # --- phase 3: apply what was observed ---------------------------------------------------
     def _apply(self, work: Work, handle: RunHandle | None, observed: ObservedState | None) -> None:
