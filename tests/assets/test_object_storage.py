@@ -191,3 +191,44 @@ def test_staging_refuses_keys_that_leave_the_folder(s3: S3Server, tmp_path: Path
     again = object_store.sync_down(bucket, "data", root)
     assert again.fetched == 0 and again.files == 2
     assert os.access(root / "files" / "ok.txt", os.R_OK)
+
+
+def test_backup_to_a_bucket_and_accelerate_from_it(h: Hangar, s3: S3Server, tmp_path: Path) -> None:
+    ws = h.default_workspace()["id"]
+    made = register(h, s3)
+    local = h.admin.call("POST", DATASETS, 201, json={"workspace_id": ws, "name": "notes"})
+    folder = h.settings.home / "datasets" / local["id"] / "files"
+    (folder / "sub").mkdir(parents=True, exist_ok=True)
+    (folder / "a.txt").write_text("alpha")
+    (folder / "sub" / "b.txt").write_text("beta")
+    (folder / "link").symlink_to("/etc/hostname")
+    url = f"{DATASETS}/{local['id']}"
+    no_path = h.admin.post(f"{url}/backup", json={"storage_id": made["id"], "path": ""})
+    assert "backups/notes" in assert_error(no_path, 422)["fields"]["path"]
+    pfs = tmp_path / "pfs"
+    pfs.mkdir()
+    fs = h.admin.call("POST", STORAGES, 201, json={
+        "cluster_id": cluster_id(h), "name": "pfs", "kind": "filesystem", "root": str(pfs)})  # fmt: skip
+    not_s3 = h.admin.post(f"{url}/backup", json={"storage_id": fs["id"], "path": "b"})
+    assert "back up to an s3 storage" in assert_error(not_s3, 422)["fields"]["storage_id"]
+    first = h.admin.call("POST", f"{url}/backup", json={"storage_id": made["id"],
+                                                        "path": "backups/notes"})  # fmt: skip
+    assert (first["files"], first["fetched"], first["bytes"]) == (2, 2, 9)  # the link is not
+    keys = {o["Key"] for o in s3.client.list_objects_v2(Bucket="lab-data")["Contents"]}
+    assert keys == {"backups/notes/a.txt", "backups/notes/sub/b.txt"}
+    again = h.admin.call("POST", f"{url}/backup", json={"storage_id": made["id"],
+                                                        "path": "backups/notes"})  # fmt: skip
+    assert (again["files"], again["fetched"]) == (2, 0)  # same content: kept
+
+    local_accel = h.admin.post(f"{url}/accelerate")
+    assert "already on a file system" in assert_error(local_accel, 409)["message"]
+    remote = h.admin.call("POST", DATASETS, 201, json={
+        "workspace_id": ws, "name": "restored", "storage_id": made["id"],
+        "path": "backups/notes"})  # fmt: skip
+    staged = h.admin.call("POST", f"{DATASETS}/{remote['id']}/accelerate")
+    assert (staged["files"], staged["fetched"]) == (2, 2)
+    files = object_store.staged_files(h.settings.home, made["id"], "backups/notes")
+    assert (files / "sub" / "b.txt").read_text() == "beta"
+    in_bucket = h.admin.post(f"{DATASETS}/{remote['id']}/backup",
+                             json={"storage_id": made["id"], "path": "x"})  # fmt: skip
+    assert "already in a bucket" in assert_error(in_bucket, 409)["message"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hangar.client import HangarClient
+from tests.assets.s3_server import KEY_ID, SECRET, s3_server
 from tests.cli.conftest import Cli, flat
 
 ROWS = [
@@ -131,3 +132,39 @@ def test_storages_and_a_basic_dataset(cli: Cli, admin_client: HangarClient, tmp_
     assert (root / "images" / "a.txt").read_text() == "keep me"
     cli.ok("storage", "remove", "cli-pfs", "--yes")
     assert admin_client.storages.list() == []
+
+
+def test_an_s3_storage_and_a_dataset_in_its_bucket(cli: Cli, tmp_path: Path) -> None:
+    with s3_server("cli-bucket") as s3:
+        s3.put("cli-bucket", {"corpus/a.txt": b"alpha"})
+        secret_file = tmp_path / "secret"
+        secret_file.write_text(SECRET + "\n")
+        args = ("storage", "add", "cli-s3", "cli-bucket", "--kind", "s3", "--endpoint-url",
+                s3.endpoint_url, "--access-key-id", KEY_ID)  # fmt: skip
+        wrong = cli.fails(1, *args[:3], "no-such-bucket", *args[4:], input=SECRET + "\n")
+        assert "does not exist" in flat(wrong.stderr)
+        made = cli.json(*args, "--secret-file", str(secret_file))
+        assert (made["kind"], made["root"], made["access_key_id"]) == ("s3", "cli-bucket", KEY_ID)
+        assert SECRET not in cli.ok("--output", "json", "storage", "list").stdout
+        assert "ok: /corpus" in cli.ok("storage", "check", "cli-s3", "corpus").stdout
+        cli.json("dataset", "create", "cli-corpus", "--storage", "cli-s3", "--path", "corpus")
+        assert "a.txt" in cli.ok("dataset", "files", "cli-corpus").stdout
+
+
+def test_backup_and_accelerate_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    with s3_server("cli-backup") as s3:
+        (tmp_path / "secret").write_text(SECRET)
+        cli.json("storage", "add", "cli-s3b", "cli-backup", "--kind", "s3", "--endpoint-url",
+                 s3.endpoint_url, "--access-key-id", KEY_ID, "--secret-file",
+                 str(tmp_path / "secret"))  # fmt: skip
+        s3.put("cli-backup", {"corpus/a.txt": b"alpha"})
+        cli.json("dataset", "create", "cli-remote", "--storage", "cli-s3b", "--path", "corpus")
+        staged = cli.ok("dataset", "accelerate", "cli-remote").stdout
+        assert "1 files staged (1 fetched" in flat(staged)
+        cli.json("dataset", "create", "cli-local")
+        wrong = cli.fails(1, "dataset", "backup", "cli-local", "--storage", "cli-s3b",
+                          "--path", "")  # fmt: skip
+        assert "name the folder" in flat(wrong.stderr)
+        done = cli.json("dataset", "backup", "cli-local", "--storage", "cli-s3b",
+                        "--path", "backups/local")  # fmt: skip
+        assert done["files"] == 0 and done["skipped"] == []

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.assets.s3_server import KEY_ID, SECRET, s3_server
 from tests.jobs.support import quiet_hangar
 from tests.support import ADMIN_PASSWORD, USER_PASSWORD, Hangar
 from tests.web.console import Console, logged_in
@@ -224,3 +225,53 @@ def test_basic_datasets_storages_and_another_developer(h: Hangar, tmp_path: Path
     assert (root / "images" / "a.txt").read_text() == "keep me"
     removed = console.htmx("DELETE", f"/storages/{storage}")
     assert "Removed storage pfs." in removed.text
+
+
+def test_an_s3_storage_from_the_console(h: Hangar) -> None:
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    cluster = h.admin.call("GET", "/api/v1/clusters")[0]["id"]
+    with s3_server("console-bucket") as s3:
+        s3.put("console-bucket", {"corpus/a.txt": b"alpha", "corpus/sub/b.txt": b"beta"})
+        form = {"name": "lab-s3", "cluster_id": cluster, "kind": "s3", "root": "console-bucket",
+                "endpoint_url": s3.endpoint_url, "access_key_id": KEY_ID,
+                "secret_access_key": SECRET}  # fmt: skip
+        no_secret = console.htmx("POST", "/storages", {**form, "secret_access_key": ""},
+                                 form="create-storage-form")  # fmt: skip
+        assert no_secret.status_code == 422 and "secret_access_key" in no_secret.text
+        added = console.htmx("POST", "/storages", form, form="create-storage-form")
+        assert added.status_code == 200 and "Registered storage lab-s3." in added.text
+        assert SECRET not in added.text and s3.endpoint_url in added.text
+        storage = h.admin.call("GET", "/api/v1/storages")[0]["id"]
+        made = console.htmx("POST", "/datasets", {"workspace_id": h.default_workspace()["id"],
+                                                  "name": "corpus", "storage_id": storage,
+                                                  "path": "corpus", "visibility": "owner"},
+                            form="create-dataset-form")  # fmt: skip
+        assert made.status_code == 204, made.text
+        detail = console.get(made.headers["HX-Redirect"]).text
+        assert "a.txt" in detail and "sub/</a>" in detail
+
+
+def test_back_up_and_accelerate_from_a_datasets_page(h: Hangar) -> None:
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    ws = h.default_workspace()["id"]
+    with s3_server("console-copies") as s3:
+        body = s3.storage_body(h.admin.call("GET", "/api/v1/clusters")[0]["id"], "console-copies")
+        storage = h.admin.call("POST", "/api/v1/storages", 201, json=body)["id"]
+        local = h.admin.call("POST", DATASETS, 201, json={"workspace_id": ws, "name": "notes"})
+        (h.settings.home / "datasets" / local["id"] / "files" / "a.txt").write_text("alpha")
+        page = console.get(f"/datasets/{local['id']}").text
+        assert 'id="backup-form"' in page and "console-copies" in page
+        assert 'id="accelerate-form"' not in page
+        empty = console.htmx("POST", f"/datasets/{local['id']}/backup",
+                             {"storage_id": storage, "path": ""}, form="backup-form")  # fmt: skip
+        assert empty.status_code == 422 and "name the folder" in empty.text
+        done = console.htmx("POST", f"/datasets/{local['id']}/backup",
+                            {"storage_id": storage, "path": "b/notes"}, form="backup-form")  # fmt: skip
+        assert done.status_code == 200 and "Backed up 1 files to /b/notes (1 copied" in done.text
+        remote = h.admin.call("POST", DATASETS, 201, json={
+            "workspace_id": ws, "name": "remote", "storage_id": storage, "path": "b/notes"})  # fmt: skip
+        page = console.get(f"/datasets/{remote['id']}").text
+        assert 'id="accelerate-form"' in page and 'id="backup-form"' not in page
+        staged = console.htmx("POST", f"/datasets/{remote['id']}/accelerate", {},
+                              form="accelerate-form")  # fmt: skip
+        assert staged.status_code == 200 and "Staged 1 files (1 fetched" in staged.text

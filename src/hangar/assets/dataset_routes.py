@@ -21,6 +21,7 @@ from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActo
 from hangar.assets import (
     annotated,
     archives,
+    basic_copies,
     dataset_cache,
     dataset_delete,
     datasets,
@@ -33,8 +34,10 @@ from hangar.assets import (
 from hangar.assets.dataset_orm import Dataset, DatasetRecord, DatasetVersion, ExternalStorage
 from hangar.assets.dataset_schemas import (
     AnnotatedCreate,
+    BackupCreate,
     BasicCreate,
     CopyCreate,
+    CopyReport,
     DatasetRead,
     DatasetUpdate,
     LinkImport,
@@ -269,6 +272,32 @@ def get_version(
     row = annotated.version(session, annotated.annotated(found), label)
     cached = dataset_cache.cached_path(settings.dataset_cache_dir, row) is not None
     return _version(row, files=True).model_copy(update={"cached": cached})
+
+
+@router.post("/{dataset_id}/accelerate", response_model=CopyReport)
+def accelerate(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str
+) -> CopyReport:
+    """Stage a dataset in a bucket into the object cache now (row 28), so the next workload
+    that mounts it starts without waiting for the copy."""
+    sessions = app_state(request).sessions
+    report = basic_copies.accelerate(sessions, actor=actor, home=settings.home,
+                                     dataset_id=dataset_id)  # fmt: skip
+    return CopyReport(**report.as_dict())
+
+
+@router.post("/{dataset_id}/backup", response_model=CopyReport)
+def backup(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str,
+    body: BackupCreate,
+) -> CopyReport:  # fmt: skip
+    """Copy a dataset's files into a folder of an s3 storage (row 29); objects already there
+    with the same content are kept, nothing there is deleted."""
+    sessions = app_state(request).sessions
+    report = basic_copies.backup(sessions, actor=actor, home=settings.home,
+                                 dataset_id=dataset_id, storage_id=body.storage_id,
+                                 path=body.path)  # fmt: skip
+    return CopyReport(**report.as_dict())
 
 
 @router.post("/{dataset_id}/versions/{label}/cache", response_model=VersionRead)

@@ -39,6 +39,21 @@ class StorageRead(Output):
     created_at: datetime
 
 
+class BackupCreate(Input):
+    storage_id: str = Field(description="An s3 storage.")
+    path: Annotated[str, Field(max_length=1000)] = Field(
+        description="The folder of its bucket to copy into."
+    )
+
+
+class CopyReport(Output):
+    files: int = Field(description="Files in the copy.")
+    fetched: int = Field(description="Copied this time (the rest were already there).")
+    removed: int
+    bytes: int
+    skipped: list[str] = Field(description="Objects refused (keys leaving the folder).")
+
+
 class BasicCreate(Input):
     workspace_id: str
     name: Annotated[str, Field(min_length=1, max_length=200)]

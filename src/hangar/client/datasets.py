@@ -15,8 +15,10 @@ import httpx
 
 from hangar.assets.dataset_schemas import (
     AnnotatedCreate,
+    BackupCreate,
     BasicCreate,
     CopyCreate,
+    CopyReport,
     DatasetRead,
     DatasetUpdate,
     LinkImport,
@@ -119,6 +121,17 @@ class DatasetsAPI:
         response = self._t.request("GET", f"{DATASETS}/{segment(dataset_id)}/files",
                                    params={"path": path or None})  # fmt: skip
         return builtins.list(response.json())
+
+    def accelerate(self, dataset_id: str) -> CopyReport:
+        """Stage a dataset in a bucket into the object cache now (the next run starts at
+        once)."""
+        return self._t.send(CopyReport, "POST", f"{DATASETS}/{segment(dataset_id)}/accelerate")
+
+    def backup(self, dataset_id: str, *, storage_id: str, path: str) -> CopyReport:
+        """Copy a basic dataset's files into folder ``path`` of an s3 storage."""
+        body = payload(BackupCreate, storage_id=storage_id, path=path)
+        return self._t.send(CopyReport, "POST", f"{DATASETS}/{segment(dataset_id)}/backup",
+                            json=body)  # fmt: skip
 
     def templates(self) -> builtins.list[TemplateRead]:
         """The annotation templates with the JSON Schema of one record."""
@@ -240,16 +253,27 @@ class DatasetsAPI:
 
 
 class StoragesAPI:
-    """External storages (tenant-owned folders mounted on the nodes) datasets may point at;
-    registering and removing needs an admin."""
+    """External storages (tenant-owned folders mounted on the nodes, or S3-compatible
+    buckets) datasets and code packages may point at; registering and removing needs an
+    admin."""
 
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
     def register(
-        self, *, cluster_id: str, name: str, root: str, kind: str = "filesystem"
-    ) -> StorageRead:
+        self, *, cluster_id: str, name: str, root: str, kind: str = "filesystem",
+        endpoint_url: str = "", region: str = "us-east-1", access_key_id: str = "",
+        secret_access_key: str = "",
+    ) -> StorageRead:  # fmt: skip
+        """``root``: the absolute folder (filesystem) or the bucket name (s3). An s3 storage
+        also takes its endpoint (empty for AWS), region and access key; the server checks
+        the bucket with them and keeps the secret sealed."""
         body = payload(StorageCreate, cluster_id=cluster_id, name=name, kind=kind, root=root)
+        if kind == "s3":
+            body |= {
+                "endpoint_url": endpoint_url, "region": region,
+                "access_key_id": access_key_id, "secret_access_key": secret_access_key,
+            }  # fmt: skip
         return self._t.send(StorageRead, "POST", STORAGES, json=body)
 
     def list(self) -> builtins.list[StorageRead]:

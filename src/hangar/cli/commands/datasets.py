@@ -388,6 +388,37 @@ def cache(
 
 
 @app.command()
+def accelerate(
+    dataset: DatasetArg, workspace: WorkspaceOpt = None, output: OutputOpt = None
+) -> None:
+    """Stage a basic dataset in a bucket into the object cache now, so runs start at once."""
+    with connect() as client:
+        target = _find(client, dataset, workspace)
+        made = client.datasets.accelerate(target.id)
+    emit(output_format(output), made, lambda: say(
+        f"{target.name}: {made.files} files staged ({made.fetched} fetched, "
+        f"{made.removed} removed)"))  # fmt: skip
+
+
+@app.command()
+def backup(
+    dataset: DatasetArg,
+    storage: Annotated[str, typer.Option(help="An s3 storage (id or name).")],
+    path: Annotated[str, typer.Option(help="The folder of its bucket to copy into.")],
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Back a basic dataset up to object storage (nothing in the bucket is deleted)."""
+    with connect() as client:
+        target = _find(client, dataset, workspace)
+        made = client.datasets.backup(target.id, storage_id=client.storages.find(storage).id,
+                                      path=path)  # fmt: skip
+    emit(output_format(output), made, lambda: say(
+        f"{target.name}: {made.files} files in {storage}:/{path.strip('/')} "
+        f"({made.fetched} copied, {made.bytes} bytes)"))  # fmt: skip
+
+
+@app.command()
 def export(
     dataset: DatasetArg,
     version: VersionOpt = None,

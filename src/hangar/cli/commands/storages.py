@@ -1,8 +1,10 @@
 """``hangar storage``: the tenant's free platform storage and the external storages
-(tenant folders) that datasets and code packages point at."""
+(tenant folders and S3-compatible buckets) that datasets and code packages point at."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +12,7 @@ import typer
 from hangar.cli.context import HangarTyper, OutputOpt, connect, output_format
 from hangar.cli.output import emit, record, say, table
 
-app = HangarTyper(help="External storages: tenant folders datasets may point at.")
+app = HangarTyper(help="External storages: tenant folders and buckets datasets may point at.")
 StorageArg = Annotated[str, typer.Argument(help="Storage id or name.", show_default=False)]
 
 
@@ -56,16 +58,41 @@ def usage(output: OutputOpt = None) -> None:
 @app.command()
 def add(
     name: Annotated[str, typer.Argument(help="Unique in the tenant (rule N1).")],
-    root: Annotated[str, typer.Argument(help="The absolute folder it is mounted at on the nodes.")],
+    root: Annotated[str, typer.Argument(
+        help="filesystem: the absolute folder it is mounted at on the nodes; s3: the bucket.")],
     cluster: Annotated[str | None, typer.Option(help="Cluster id (default: the first).")] = None,
-    kind: Annotated[str, typer.Option(help="filesystem.")] = "filesystem",
+    kind: Annotated[str, typer.Option(help="filesystem or s3.")] = "filesystem",
+    endpoint_url: Annotated[str, typer.Option(
+        help="s3: the endpoint, e.g. https://minio.lab:9000 (empty: AWS S3).")] = "",
+    region: Annotated[str, typer.Option(help="s3: the bucket's region.")] = "us-east-1",
+    access_key_id: Annotated[str, typer.Option(help="s3: the access key id.")] = "",
+    secret_file: Annotated[Path | None, typer.Option(
+        help="s3: a file holding the secret key (default: asked for, not echoed; or "
+        "HANGAR_S3_SECRET_ACCESS_KEY).")] = None,
     output: OutputOpt = None,
-) -> None:
-    """Register a storage (admins)."""
+) -> None:  # fmt: skip
+    """Register a storage (admins). An s3 bucket is checked with its key before it is saved;
+    the secret key is sealed on the server and never shown again."""
+    secret = ""
+    if kind == "s3":
+        secret = _secret(secret_file)
     with connect() as client:
         cluster_id = cluster or client.clusters.list()[0].id
-        made = client.storages.register(cluster_id=cluster_id, name=name, root=root, kind=kind)
+        made = client.storages.register(
+            cluster_id=cluster_id, name=name, root=root, kind=kind, endpoint_url=endpoint_url,
+            region=region, access_key_id=access_key_id, secret_access_key=secret,
+        )  # fmt: skip
     emit(output_format(output), made, lambda: say(f"registered storage {made.name} ({made.id})"))
+
+
+def _secret(secret_file: Path | None) -> str:
+    """The secret key: from a file, the environment, or asked for (never an argument, which
+    would stay in the shell's history and the process list)."""
+    if secret_file is not None:
+        return secret_file.read_text().strip()
+    if os.environ.get("HANGAR_S3_SECRET_ACCESS_KEY"):
+        return os.environ["HANGAR_S3_SECRET_ACCESS_KEY"]
+    return str(typer.prompt("secret access key", hide_input=True))
 
 
 @app.command()

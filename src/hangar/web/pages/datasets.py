@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
 from hangar.assets import (
     annotated,
+    basic_copies,
     dataset_cache,
     dataset_delete,
     datasets,
@@ -32,6 +33,7 @@ from hangar.assets import (
 from hangar.assets.dataset_orm import Dataset
 from hangar.assets.dataset_routes import close_failed_import, open_import, stage_upload
 from hangar.assets.model_routes import store_of
+from hangar.assets.secret_box import SecretBox
 from hangar.config import Settings
 from hangar.errors import Conflict, PermissionDenied, ValidationFailed
 from hangar.resources.clusters import list_clusters
@@ -140,6 +142,10 @@ def _detail(
     if ds.kind == "basic":
         storage = storages.get(session, actor, ds.storage_id) if ds.storage_id else None
         context["storage"] = storage
+        context["backup_targets"] = (  # the service checks row 29 when the form is sent
+            [s for s in storages.listed(session, actor) if s.kind == "s3"]
+            if can(actor, "storage.view") else []
+        )  # fmt: skip
         context["files"] = datasets.list_files(session, access=found, home=settings.home,
                                                path=path)  # fmt: skip
     else:
@@ -150,6 +156,31 @@ def _detail(
         context["template"] = templates.TEMPLATES.get(ds.template)
         context["files_max"] = annotated.FOLDER_FILES_MAX
     return context
+
+
+@router.post("/{dataset_id}/accelerate", name="dataset.accelerate_page")
+def accelerate(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str
+) -> Response:
+    report = basic_copies.accelerate(app_state(request).sessions, actor=actor,
+                                     home=settings.home, dataset_id=dataset_id)  # fmt: skip
+    message = (f"Staged {report.files} files ({report.fetched} fetched, {report.removed} "
+               "removed): the next run starts at once.")  # fmt: skip
+    return render(request, "datasets/_copy_result.html", {"message": message, "report": report})
+
+
+@router.post("/{dataset_id}/backup", name="dataset.backup_page")
+def backup(
+    request: Request, actor: StreamingActor, settings: SettingsDep, dataset_id: str,
+    storage_id: Box = "", path: Box = "",
+) -> Response:  # fmt: skip
+    report = basic_copies.backup(
+        app_state(request).sessions, actor=actor, home=settings.home, dataset_id=dataset_id,
+        storage_id=storage_id, path=path,
+    )  # fmt: skip
+    message = (f"Backed up {report.files} files to /{path.strip('/')} ({report.fetched} "
+               f"copied, {report.bytes_moved:,} bytes).")  # fmt: skip
+    return render(request, "datasets/_copy_result.html", {"message": message, "report": report})
 
 
 @router.get("/{dataset_id}")
@@ -293,11 +324,18 @@ def _storage_rows(request: Request, session: Session, actor: Actor, flash: str) 
 
 @storage_router.post("", name="storage.create_page")
 def add_storage(
-    request: Request, session: SessionDep, actor: CurrentActor, cluster_id: Box = "",
-    name: Box = "", kind: Box = "filesystem", root: Box = "",
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    cluster_id: Box = "", name: Box = "", kind: Box = "filesystem", root: Box = "",
+    endpoint_url: Box = "", region: Box = "us-east-1", access_key_id: Box = "",
+    secret_access_key: Box = "",
 ) -> Response:  # fmt: skip
+    access = storages.S3Access(
+        endpoint_url=endpoint_url, region=region, access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+    )  # fmt: skip
     row = storages.do_register(session, actor=actor, cluster_id=cluster_id, name=name,
-                               kind=kind, root=root)  # fmt: skip
+                               kind=kind, root=root, s3=access,
+                               box=SecretBox.of_home(settings.home))  # fmt: skip
     session.flush()
     return _storage_rows(request, session, actor, f"Registered storage {row.name}.")
 
