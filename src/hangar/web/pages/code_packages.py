@@ -1,26 +1,33 @@
 """Code packages in the console (spec 07 §4): the workspace's packages with search by name and
-creation date, the create form (1-5 files, uploaded as one multipart form), a package's page
-with its files (download links), the re-upload form and the delete button. Same services and
-matrix rows as ``/api/v1/code-packages``."""
+creation date, the create form (1-5 files, uploaded as one multipart form), the form linking a
+folder on a registered tenant storage, a package's page with its files (download links), the
+re-upload form and the delete button. Same services and matrix rows as
+``/api/v1/code-packages``."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from hangar.api.deps import CurrentActor, SessionDep, StreamingActor, app_state
-from hangar.assets import code_packages
+from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
+from hangar.assets import code_packages, storages
 from hangar.assets.code_routes import create_from_form, read_form, reupload_from_form, text
+from hangar.assets.code_schemas import FromStorage
+from hangar.assets.secret_box import SecretBox
 from hangar.tenancy.access import Actor, access_workspace
 from hangar.web.chrome import PageChrome
+from hangar.web.forms import parse
+from hangar.web.permissions import can
 from hangar.web.templating import render
 
 router = APIRouter(prefix="/code", include_in_schema=False)
 SOURCES = {"upload": "Import to platform storage", "ide": "Dev environment (save to code package)",
            "storage": "Tenant storage"}  # fmt: skip
+Box = Annotated[str, Form()]
 
 
 @router.get("")
@@ -39,6 +46,8 @@ def list_page(
         "creators": code_packages.creators(session, packages),
         "searched": bool(q or created_from or created_to),
         "files_max": code_packages.FILES_MAX, "file_limit_mb": code_packages.FILE_LIMIT // 2**20,
+        # The link form lists the tenant's storages; without storage.view it is not shown.
+        "storages": storages.listed(session, actor) if can(actor, "storage.view") else None,
     }  # fmt: skip
     return render(request, "code/list.html", context)
 
@@ -52,6 +61,24 @@ async def create(request: Request, actor: StreamingActor) -> Response:
         made = await create_from_form(request, actor, form, workspace_id=workspace_id)
     finally:
         await form.close()
+    return Response(status_code=204, headers={"HX-Redirect": f"/code/{made.id}"})
+
+
+@router.post("/from-storage", name="code.link_page")
+def link(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, workspace_id: Box = "",
+    name: Box = "", storage_id: Box = "", path: Box = "", start_file: Box = "",
+    description: Box = "",
+) -> Response:  # fmt: skip
+    """The link form: the form version of ``POST /api/v1/code-packages/from-storage`` (same
+    model, same service); nothing is copied, the folder is mounted as it is."""
+    body = parse(
+        FromStorage, workspace_id=workspace_id, name=name.strip(), storage_id=storage_id,
+        path=path.strip(), start_file=start_file.strip(), description=description.strip(),
+    )  # fmt: skip
+    made = code_packages.do_create_on_storage(
+        session, actor=actor, box=SecretBox.of_home(settings.home), **body.model_dump()
+    )
     return Response(status_code=204, headers={"HX-Redirect": f"/code/{made.id}"})
 
 
