@@ -123,11 +123,15 @@ def remove_storage(session: SessionDep, actor: CurrentActor, storage_id: str) ->
 # --- datasets --------------------------------------------------------------------------------
 
 
-def _version(row: DatasetVersion, *, files: bool = False) -> VersionRead:
+def _version(
+    row: DatasetVersion, *, files: bool = False, cache_dir: Path | None = None
+) -> VersionRead:
+    """A version as the API shows it; ``cached`` when ``cache_dir`` holds its copy."""
     return VersionRead(
         id=row.id, label=row.label, status=row.status, records=row.records, files=row.files,
         size=row.size, report=row.report, published_at=row.published_at,
         created_at=row.created_at, manifest=row.manifest if files else [],
+        cached=dataset_cache.cached_path(cache_dir, row) is not None,
     )  # fmt: skip
 
 
@@ -188,10 +192,13 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetRead)
-def get_dataset(session: SessionDep, actor: CurrentActor, dataset_id: str) -> DatasetRead:
+def get_dataset(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, dataset_id: str
+) -> DatasetRead:
     found = _viewed(session, actor, dataset_id)
     rows = annotated.versions(session, found.dataset)
-    return _dataset(found.dataset, [_version(v) for v in rows])
+    cache_dir = settings.dataset_cache_dir
+    return _dataset(found.dataset, [_version(v, cache_dir=cache_dir) for v in rows])
 
 
 def _viewed(session: SessionDep, actor: Actor, dataset_id: str) -> datasets.DatasetAccess:
