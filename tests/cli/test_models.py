@@ -61,3 +61,17 @@ def test_export_link_import_and_aliases_from_the_command_line(cli: Cli, tmp_path
     assert cli.ok("model", "alias", "cli-linked", "prod", "--remove").stdout == ""
     bad = cli.fails(1, "model", "alias", "cli-linked", "V2", "1")
     assert "alias" in flat(bad.stderr)
+
+
+def test_a_version_on_tenant_storage_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "pfs" / "llama").mkdir(parents=True)
+    (tmp_path / "pfs" / "llama" / "w.bin").write_bytes(b"w")
+    cli.json("storage", "add", "cli-model-pfs", str(tmp_path / "pfs"))
+    cli.json("model", "create", "cli-llama")
+    missing = cli.fails(1, "model", "link", "cli-llama", "--storage", "cli-model-pfs",
+                        "--path", "nope")  # fmt: skip
+    assert "does not exist" in flat(missing.stderr)
+    made = cli.ok("model", "link", "cli-llama", "--storage", "cli-model-pfs", "--path", "llama")
+    assert "cli-llama V1 is cli-model-pfs:/llama" in flat(made.stdout)
+    refused = cli.fails(1, "model", "share", "cli-llama", "1", "--validity", "1d")
+    assert "cannot be shared" in flat(refused.stderr)

@@ -90,3 +90,22 @@ def test_link_import_aliases_export_and_free_storage_on_the_model_page(
     exported = console.client.get(f"/api/v1/models/{model['id']}/versions/1/export")
     with zipfile.ZipFile(io.BytesIO(exported.content)) as zf:
         assert zf.namelist() == ["weights.bin"]
+
+
+def test_a_version_on_tenant_storage_from_the_model_page(h: Hangar, tmp_path: Path) -> None:
+    console = logged_in(h, "admin", ADMIN_PASSWORD)
+    (tmp_path / "pfs" / "llama").mkdir(parents=True)
+    pfs = h.admin.call("POST", "/api/v1/storages", 201, json={
+        "cluster_id": h.admin.call("GET", "/api/v1/clusters")[0]["id"], "name": "pfs",
+        "kind": "filesystem", "root": str(tmp_path / "pfs")})  # fmt: skip
+    model = h.admin.call("POST", "/api/v1/models", 201,
+                         json={"workspace_id": h.default_workspace()["id"], "name": "llama"})  # fmt: skip
+    page = console.get(f"/models/{model['id']}").text
+    assert 'id="storage-model-form"' in page and "pfs (filesystem)" in page
+    bad = console.htmx("POST", f"/models/{model['id']}/from-storage",
+                       {"storage_id": pfs["id"], "path": "nope"}, form="storage-model-form")  # fmt: skip
+    assert bad.status_code == 422 and "does not exist" in bad.text
+    made = console.htmx("POST", f"/models/{model['id']}/from-storage",
+                        {"storage_id": pfs["id"], "path": "llama"}, form="storage-model-form")  # fmt: skip
+    assert made.status_code == 200 and "V1 is /llama on storage pfs." in made.text
+    assert "not shared or exported" in made.text and "Export .zip" not in made.text

@@ -61,6 +61,7 @@ def version_read(row: ModelVersion, *, files: bool = False) -> VersionRead:
         source=row.source, source_ref=row.source_ref, status=row.status, size=row.size,
         files=row.files, lineage=row.lineage, created_by=row.created_by,
         created_at=row.created_at, manifest=row.manifest if files else [],
+        storage_id=row.storage_id, path=row.path,
     )  # fmt: skip
 
 
@@ -235,6 +236,7 @@ def download_file(
     """One file of a version, streamed (row 40)."""
     found = registry.access_model(session, actor, model_id, "model.download_file", write=False)
     row = registry.version(session, found.model, number)
+    registry.on_platform(row, "downloaded from the registry")
     wanted = safe_path(path)
     entry = next((e for e in Manifest.from_json(row.manifest).entries if e.path == wanted), None)
     if entry is None:

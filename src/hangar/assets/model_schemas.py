@@ -16,6 +16,14 @@ class ModelCreate(Input):
     description: str = ""
 
 
+class FromStorage(Input):
+    """A version that is a folder on a registered storage (mounted, never copied)."""
+
+    storage_id: str
+    path: Annotated[str, Field(max_length=4096)] = ""
+    description: str = ""
+
+
 class FromWorkload(Input):
     """Save a completed training job's output, or a dev environment's home, as a version."""
 
@@ -71,6 +79,9 @@ class VersionRead(Output):
     created_by: str | None
     created_at: datetime
     manifest: list[dict[str, Any]] = Field(default_factory=list)
+    storage_id: str | None = Field(default=None, description="Set for a version on tenant "
+                                   "storage: its files are the folder `path` there.")  # fmt: skip
+    path: str = ""
 
 
 class ModelRead(Output):

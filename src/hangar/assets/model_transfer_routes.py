@@ -17,7 +17,8 @@ from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActo
 from hangar.assets import archives, registry, transfer
 from hangar.assets.manifests import Manifest
 from hangar.assets.model_routes import store_of, version_read
-from hangar.assets.model_schemas import VersionRead
+from hangar.assets.model_schemas import FromStorage, VersionRead
+from hangar.assets.secret_box import SecretBox
 from hangar.tenancy.schemas import Input
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
@@ -28,6 +29,21 @@ class LinkImport(Input):
     description: str = ""
 
 
+@router.post("/{model_id}/versions/from-storage", response_model=VersionRead, status_code=201)
+def link_storage_version(
+    session: SessionDep, actor: CurrentActor, settings: SettingsDep, model_id: str,
+    body: FromStorage,
+) -> VersionRead:  # fmt: skip
+    """The next version as a folder on a registered storage (spec 07 §1.2 (b): no size limit,
+    nothing copied; mounted read-only into workloads). The path must exist there."""
+    found = registry.access_model(session, actor, model_id, "model.create_version", write=True)
+    row = registry.do_add_storage_version(
+        session, access=found, storage_id=body.storage_id, path=body.path,
+        description=body.description, box=SecretBox.of_home(settings.home),
+    )  # fmt: skip
+    return version_read(row)
+
+
 @router.get("/{model_id}/versions/{number}/export")
 def export_version(
     session: SessionDep, actor: CurrentActor, settings: SettingsDep, model_id: str, number: int
@@ -35,6 +51,7 @@ def export_version(
     """The version's files as a zip archive, streamed (row 41, "export to local")."""
     found = registry.access_model(session, actor, model_id, "model.export_local", write=False)
     row = registry.version(session, found.model, number)
+    registry.on_platform(row, "exported")
     entries = Manifest.from_json(row.manifest).entries
     name = f"{found.model.name}-V{row.number}.zip"
     return StreamingResponse(

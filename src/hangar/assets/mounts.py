@@ -192,11 +192,21 @@ def _model(
         row = model_aliases.version_by_ref(session, access.model, str(version))
     else:
         row = max(rows, key=lambda v: v.number)
-    tree = tree_for(store, home, "model", row.id, Manifest.from_json(row.manifest))
     name = access.model.name if SAFE_NAME.match(access.model.name) else access.model.id
-    return {"kind": "model", "asset_id": access.model.id, "asset_name": access.model.name,
-            "name": name, "version": f"V{row.number}", "host_path": str(tree),
-            "read_only": True}  # fmt: skip
+    base = {"kind": "model", "asset_id": access.model.id, "asset_name": access.model.name,
+            "name": name, "version": f"V{row.number}", "read_only": True}  # fmt: skip
+    if row.storage_id is not None:  # a folder on tenant storage, mounted as it is
+        storage = session.get(ExternalStorage, row.storage_id)
+        if storage is None:
+            raise Conflict(f"V{row.number} of model '{access.model.name}': its storage is gone")
+        folder = storages.host_folder(home, storage, row.path)
+        staged = _staged(storage, row.path)
+        if not staged and not folder.is_dir():
+            raise Conflict(f"V{row.number} of model '{access.model.name}': its folder "
+                           f"/{row.path} is missing on storage '{storage.name}'")  # fmt: skip
+        return {**base, "host_path": str(folder), **staged}
+    tree = tree_for(store, home, "model", row.id, Manifest.from_json(row.manifest))
+    return {**base, "host_path": str(tree)}
 
 
 def _code(

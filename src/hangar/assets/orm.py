@@ -63,7 +63,8 @@ class ModelVersion(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(100), default="")
-    source: Mapped[str] = mapped_column(String(16))  # upload | training | ide | token | link
+    # upload | training | ide | token | link | storage
+    source: Mapped[str] = mapped_column(String(16))
     source_ref: Mapped[str] = mapped_column(String(128), default="")
     status: Mapped[str] = mapped_column(String(16), default="ready")
     status_reason: Mapped[str] = mapped_column(String(512), default="")
@@ -71,6 +72,12 @@ class ModelVersion(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     files: Mapped[int] = mapped_column(Integer, default=0)
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A version on tenant storage (spec 07 §1.2 (b)): a folder there, mounted as it is (or
+    # staged from a bucket), never copied, counted or deleted by the platform.
+    storage_id: Mapped[str | None] = mapped_column(
+        ForeignKey("external_storages.id", ondelete="RESTRICT"), nullable=True
+    )
+    path: Mapped[str] = mapped_column(String(4096), default="")
     created_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )

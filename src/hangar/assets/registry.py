@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hangar.assets import storages
 from hangar.assets.blobs import BlobStore
 from hangar.assets.manifests import Entry, Manifest, build, safe_path
 from hangar.assets.orm import ModelVersion, RegisteredModel
+from hangar.assets.secret_box import SecretBox
 from hangar.assets.usage import do_reference, do_release
 from hangar.audit.context import note_target, note_workspace
 from hangar.db.engine import transaction
@@ -44,7 +46,8 @@ from hangar.workloads.service import current_run
 NAME_MAX = 64  # G7
 DESCRIPTION_MAX = 100  # spec 07 §1.1, §1.2
 UPLOAD_LIMIT = 2 * 1024**3  # spec 07 §1.2: local upload ≤ 2 GB
-SOURCES = ("upload", "training", "ide", "token", "link")
+SOURCES = ("upload", "training", "ide", "token", "link", "storage")
+STORAGE_PATH_MAX = 4096  # spec 07 §1.2: a tenant-storage model's source path
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,43 @@ def do_add_version(
     session.add(row)
     session.flush()
     return row
+
+
+def do_add_storage_version(
+    session: Session, *, access: ModelAccess, storage_id: str, path: str, description: str = "",
+    box: SecretBox,
+) -> ModelVersion:  # fmt: skip
+    """Version N+1 as a folder on a registered storage (spec 07 §1.2 (b), "recommended: no
+    size limit"): the path is checked like a dataset's (it must exist; empty only for admins)
+    and nothing is copied; workloads mount the folder read-only. Such a version cannot be
+    shared by token or exported (another tenant cannot read this tenant's storage)."""
+    check_description(description)
+    location = storages.locate(session, access.actor, storage_id=storage_id, path=path,
+                               box=box, max_length=STORAGE_PATH_MAX)  # fmt: skip
+    storage = location.storage
+    assert storage is not None
+    last = session.scalar(
+        select(func.max(ModelVersion.number)).where(ModelVersion.model_id == access.model.id)
+    )
+    row = ModelVersion(
+        model_id=access.model.id, number=(last or 0) + 1, description=description,
+        source="storage", source_ref=storage.name[:128], status="ready", manifest=[],
+        size=0, files=0, lineage={"storage": storage.name, "path": location.path},
+        storage_id=storage.id, path=location.path, created_by=access.actor.id,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def on_platform(row: ModelVersion, what: str) -> None:
+    """Refuse ``what`` (share, export, download) for a version on tenant storage."""
+    if row.storage_id is not None:
+        raise Conflict(
+            f"V{row.number} is a folder on tenant storage '{row.source_ref}' "
+            f"(/{row.path}): it cannot be {what}; read it on that storage, or save a copy "
+            "into the registry from a workload that mounts it",
+        )
 
 
 def add_version_from_files(

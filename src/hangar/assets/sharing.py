@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hangar.assets.manifests import Manifest
 from hangar.assets.orm import ModelShareToken, ModelVersion, RegisteredModel
-from hangar.assets.registry import ModelAccess, do_add_version
+from hangar.assets.registry import ModelAccess, do_add_version, on_platform
 from hangar.errors import Conflict, NotFound, ValidationFailed
 
 VALIDITY = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30),
@@ -45,6 +45,7 @@ def do_create_token(
     now: datetime,
 ) -> tuple[ModelShareToken, str]:  # fmt: skip
     """A new token for ``version``; returns the row and the token (shown once)."""
+    on_platform(version, "shared with a token")
     if validity not in VALIDITY:
         raise ValidationFailed.field("validity", f"one of {', '.join(VALIDITY)} (got {validity!r})")
     token = PREFIX + secrets.token_urlsafe(24)

@@ -32,6 +32,7 @@ from hangar.assets import object_store
 from hangar.assets.dataset_orm import CodePackage, Dataset, ExternalStorage
 from hangar.assets.manifests import safe_path
 from hangar.assets.object_store import Bucket, ObjectStoreError
+from hangar.assets.orm import ModelVersion, RegisteredModel
 from hangar.assets.secret_box import SecretBox
 from hangar.audit.context import note_target
 from hangar.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
@@ -201,7 +202,12 @@ def do_remove(session: Session, *, actor: Actor, storage_id: str) -> None:
     users = [
         *session.scalars(select(Dataset.name).where(Dataset.storage_id == storage.id)),
         *session.scalars(select(CodePackage.name).where(CodePackage.storage_id == storage.id)),
-    ]
+        *(f"{name} V{number}" for name, number in session.execute(
+            select(RegisteredModel.name, ModelVersion.number)
+            .join(ModelVersion, ModelVersion.model_id == RegisteredModel.id)
+            .where(ModelVersion.storage_id == storage.id)
+        )),
+    ]  # fmt: skip
     if users:
         raise Conflict(
             f"storage '{storage.name}' is used by {', '.join(sorted(users)[:5])}"
@@ -215,7 +221,7 @@ def do_remove(session: Session, *, actor: Actor, storage_id: str) -> None:
 
 def locate(
     session: Session, actor: Actor, *, storage_id: str, path: str, field: str = "path",
-    box: SecretBox | None = None,
+    box: SecretBox | None = None, max_length: int = PATH_MAX,
 ) -> Location:  # fmt: skip
     """Check ``path`` on a registered storage: relative, inside it, an existing folder, and
     given unless the caller is an admin (spec 07 §0). An s3 storage needs ``box``."""
@@ -223,9 +229,9 @@ def locate(
     if storage.kind == "s3":
         if box is None:
             raise ValueError("checking a path on an s3 storage needs the server's SecretBox")
-        return _locate_in_bucket(actor, storage, bucket_of(storage, box), path, field)
-    if len(path) > PATH_MAX:
-        raise ValidationFailed.field(field, f"must be at most {PATH_MAX} characters")
+        return _locate_in_bucket(actor, storage, bucket_of(storage, box), path, field, max_length)
+    if len(path) > max_length:
+        raise ValidationFailed.field(field, f"must be at most {max_length} characters")
     clean = path.strip().strip("/")
     if not clean:
         if not actor.is_tenant_admin:
@@ -247,10 +253,11 @@ def locate(
 
 
 def _locate_in_bucket(
-    actor: Actor, storage: ExternalStorage, bucket: Bucket, path: str, field: str
-) -> Location:
-    if len(path) > PATH_MAX:
-        raise ValidationFailed.field(field, f"must be at most {PATH_MAX} characters")
+    actor: Actor, storage: ExternalStorage, bucket: Bucket, path: str, field: str,
+    max_length: int,
+) -> Location:  # fmt: skip
+    if len(path) > max_length:
+        raise ValidationFailed.field(field, f"must be at most {max_length} characters")
     clean = path.strip().strip("/")
     if not clean:
         if not actor.is_tenant_admin:

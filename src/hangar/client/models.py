@@ -30,6 +30,9 @@ from hangar.assets.model_schemas import (
     UploadRead,
     VersionRead,
 )
+from hangar.assets.model_schemas import (
+    FromStorage as ModelFromStorage,
+)
 from hangar.client.errors import HangarAPIError, HangarConnectionError, by_name_or_id
 from hangar.client.transport import Transport, api_error, payload, segment
 
@@ -132,6 +135,16 @@ class ModelsAPI:
         body = payload(FromWorkload, workload_id=workload_id, path=path, description=description)
         return self._t.send(
             VersionRead, "POST", f"{MODELS}/{segment(model_id)}/versions/from-workload", json=body
+        )
+
+    def link_storage(
+        self, model_id: str, *, storage_id: str, path: str = "", description: str = ""
+    ) -> VersionRead:
+        """The next version as a folder on a registered storage (mounted, never copied)."""
+        body = payload(ModelFromStorage, storage_id=storage_id, path=path,
+                       description=description)  # fmt: skip
+        return self._t.send(
+            VersionRead, "POST", f"{MODELS}/{segment(model_id)}/versions/from-storage", json=body
         )
 
     def version(self, model_id: str, number: int) -> VersionRead:

@@ -133,6 +133,24 @@ def save(
 
 
 @app.command()
+def link(
+    model: ModelArg,
+    storage: Annotated[str, typer.Option(help="A registered storage (id or name).")],
+    path: Annotated[str, typer.Option(help="The folder on it (empty: all of it, admins).")] = "",
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    workspace: WorkspaceOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """The next version as a folder on tenant storage: no size limit, nothing copied."""
+    with connect() as client:
+        target = _find(client, model, workspace)
+        made = client.models.link_storage(target.id, storage_id=client.storages.find(storage).id,
+                                          path=path, description=description)  # fmt: skip
+    emit(output_format(output), made, lambda: say(
+        f"{target.name} {made.label} is {storage}:/{made.path}"))  # fmt: skip
+
+
+@app.command()
 def download(
     model: ModelArg,
     version: Annotated[int, typer.Argument(help="Version number (1 for V1).")],

@@ -14,12 +14,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from hangar.api.deps import CurrentActor, SessionDep, SettingsDep, StreamingActor, app_state
-from hangar.assets import model_aliases, model_transfer_routes, registry, sharing, usage
+from hangar.assets import model_aliases, model_transfer_routes, registry, sharing, storages, usage
 from hangar.assets.model_routes import CHUNK, store_of
 from hangar.assets.model_schemas import AliasSet
+from hangar.assets.secret_box import SecretBox
 from hangar.tenancy.access import Actor, access_workspace
 from hangar.web.chrome import PageChrome
 from hangar.web.forms import parse
+from hangar.web.permissions import can
 from hangar.web.templating import render
 
 router = APIRouter(prefix="/models", include_in_schema=False)
@@ -60,6 +62,7 @@ def _detail(session: Session, actor: Actor, model_id: str) -> dict[str, object]:
         "model": found.model, "versions": registry.versions(session, found.model),
         "aliases": model_aliases.aliases(session, found.model),
         "free_bytes": max(0, quota - usage.used_bytes(session, tenant_id=actor.tenant_id)),
+        "storages": storages.listed(session, actor) if can(actor, "storage.view") else [],
     }  # fmt: skip
 
 
@@ -126,6 +129,23 @@ def from_link(
         context = {**_detail(session, actor, model_id),
                    "flash": f"Imported {row.files} file(s) as {row.label}."}  # fmt: skip
         return render(request, "models/_versions.html", context)
+
+
+@router.post("/{model_id}/from-storage", name="model.storage_page")
+def from_storage(
+    request: Request, session: SessionDep, actor: CurrentActor, settings: SettingsDep,
+    model_id: str, storage_id: Box = "", path: Box = "", description: Box = "",
+) -> Response:  # fmt: skip
+    """The next version as a folder on tenant storage (the API's ``from-storage``)."""
+    found = registry.access_model(session, actor, model_id, "model.create_version", write=True)
+    row = registry.do_add_storage_version(
+        session, access=found, storage_id=storage_id, path=path.strip(),
+        description=description.strip(), box=SecretBox.of_home(settings.home),
+    )  # fmt: skip
+    session.flush()
+    context = {**_detail(session, actor, model_id),
+               "flash": f"V{row.number} is /{row.path} on storage {row.source_ref}."}  # fmt: skip
+    return render(request, "models/_versions.html", context)
 
 
 @router.post("/{model_id}/aliases", name="model.alias_page")
