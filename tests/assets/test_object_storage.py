@@ -188,8 +188,10 @@ def test_staging_refuses_keys_that_leave_the_folder(s3: S3Server, tmp_path: Path
     assert report.files == 2 and len(report.skipped) == 2
     assert not (tmp_path / "escape.txt").exists()
     assert repr(bucket).count(SECRET) == 0
+    (root / "files" / ".ok.txt.part").write_bytes(b"half")  # a killed server's download
     again = object_store.sync_down(bucket, "data", root)
     assert again.fetched == 0 and again.files == 2
+    assert not (root / "files" / ".ok.txt.part").exists()
     assert os.access(root / "files" / "ok.txt", os.R_OK)
 
 

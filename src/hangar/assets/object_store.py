@@ -205,6 +205,8 @@ def sync_down(bucket: Bucket, folder: str, root: Path) -> SyncReport:
     with _locked(root):
         files = root / "files"
         files.mkdir(exist_ok=True)
+        for left in files.rglob(".*.part"):  # a download a killed server broke off
+            left.unlink(missing_ok=True)
         index_path = root / INDEX
         old: dict[str, list[Any]] = (
             json.loads(index_path.read_text()) if index_path.is_file() else {}
