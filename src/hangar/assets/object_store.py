@@ -28,6 +28,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hangar.assets.manifests import safe_path
 from hangar.errors import HangarError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -193,8 +194,6 @@ def _locked(root: Path) -> Iterator[None]:
 
 def _relative(key: str, prefix: str) -> str:
     """The object's path inside the folder; ValidationFailed when it would leave it."""
-    from hangar.assets.manifests import safe_path
-
     return safe_path(key[len(prefix) :], field="key")
 
 

@@ -6,12 +6,9 @@ imports with per-row errors, online annotation, publish, export); and external s
 from __future__ import annotations
 
 import builtins
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from hangar.assets.dataset_schemas import (
     AnnotatedCreate,
@@ -31,9 +28,10 @@ from hangar.assets.dataset_schemas import (
     VersionCreate,
     VersionRead,
 )
+from hangar.client import multipart
 from hangar.client.errors import by_name_or_id
-from hangar.client.models import CHUNK, Progress
-from hangar.client.transport import UNSET, Transport, Unset, api_error, payload, segment
+from hangar.client.multipart import CHUNK, Progress
+from hangar.client.transport import UNSET, Transport, Unset, payload, segment
 
 DATASETS = "/api/v1/datasets"
 STORAGES = "/api/v1/storages"
@@ -171,18 +169,8 @@ class DatasetsAPI:
         named = [(f.name, f) if isinstance(f, Path) else f for f in files]
         url = f"{self._v(dataset_id, label)}/import"
         params = {"method": "archive" if archive else "folder"}
-        boundary = secrets.token_hex(16)
-        length, body = multipart_files(boundary, named, progress)
-        request = self._t._build("POST", url, params=params, json=None, auth=True, content=body)
-        request.headers.pop("Transfer-Encoding", None)
-        request.headers["Content-Length"] = str(length)
-        request.headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-        try:
-            response = self._t._http.send(request)
-        except httpx.HTTPError as exc:
-            raise self._t._connection_error(exc) from exc
-        if response.is_error:
-            raise api_error(response, self._t.server_url)
+        response = multipart.post(self._t, url, fields={}, files=named, params=params,
+                                  progress=progress)  # fmt: skip
         return self._t.parse(VersionRead, response)
 
     def import_folder(
@@ -297,36 +285,3 @@ class StoragesAPI:
     def platform(self) -> PlatformUsage:
         """The tenant's free platform storage: ``quota_bytes``, ``used_bytes``, ``free_bytes``."""
         return self._t.get(PlatformUsage, f"{STORAGES}/platform")
-
-
-def multipart_files(
-    boundary: str, files: Sequence[tuple[str, Path]], progress: Progress | None
-) -> tuple[int, Iterator[bytes]]:
-    """The length and the streamed bytes of a multipart form of ``files`` parts, each named
-    by its relative name (folder uploads keep their sub-folders)."""
-    heads = [
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
-         f'filename="{_quote(name)}"\r\nContent-Type: application/octet-stream'
-         "\r\n\r\n").encode()
-        for name, _ in files
-    ]  # fmt: skip
-    tail = f"--{boundary}--\r\n".encode()
-    sizes = [path.stat().st_size for _, path in files]
-    length = sum(map(len, heads)) + sum(sizes) + 2 * len(files) + len(tail)
-
-    def body() -> Iterator[bytes]:
-        for head, (_, path) in zip(heads, files, strict=True):
-            yield head
-            with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
-                    if progress is not None:
-                        progress(len(chunk))
-                    yield chunk
-            yield b"\r\n"
-        yield tail
-
-    return length, body()
-
-
-def _quote(name: str) -> str:
-    return name.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")

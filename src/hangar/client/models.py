@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import httpx
 
 from hangar.assets.code_schemas import CodePackageRead, FromDevEnv, FromStorage
 from hangar.assets.model_schemas import (
@@ -33,13 +30,13 @@ from hangar.assets.model_schemas import (
 from hangar.assets.model_schemas import (
     FromStorage as ModelFromStorage,
 )
+from hangar.client import multipart
 from hangar.client.errors import HangarAPIError, HangarConnectionError, by_name_or_id
-from hangar.client.transport import Transport, api_error, payload, segment
+from hangar.client.multipart import CHUNK, Progress
+from hangar.client.transport import Transport, payload, segment
 
 MODELS = "/api/v1/models"
 CODE = "/api/v1/code-packages"
-CHUNK = 1024 * 1024
-Progress = Callable[[int], None]  # called with the bytes just sent or received
 RETRIES = 5
 
 
@@ -292,56 +289,6 @@ class CodePackagesAPI:
     ) -> CodePackageRead:
         """POST ``fields`` and ``files`` as ``multipart/form-data``, the files read in 1 MiB
         chunks as they are sent (never held in memory whole)."""
-        boundary = secrets.token_hex(16)
-        length, body = multipart_body(boundary, fields, files, progress)
-        request = self._t._build("POST", url, params=None, json=None, auth=True, content=body)
-        request.headers.pop("Transfer-Encoding", None)
-        request.headers["Content-Length"] = str(length)
-        request.headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-        try:
-            response = self._t._http.send(request)
-        except httpx.HTTPError as exc:
-            raise self._t._connection_error(exc) from exc
-        if response.is_error:
-            raise api_error(response, self._t.server_url)
+        named = [(path.name, path) for path in files]
+        response = multipart.post(self._t, url, fields=fields, files=named, progress=progress)
         return self._t.parse(CodePackageRead, response)
-
-
-def multipart_body(
-    boundary: str, fields: dict[str, str], files: Sequence[Path], progress: Progress | None
-) -> tuple[int, Iterator[bytes]]:
-    """The length and the streamed bytes of a multipart form: text ``fields`` and one
-    ``files`` part per path (named by the file's name)."""
-    heads: list[bytes] = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        + value.encode() + b"\r\n"
-        for name, value in fields.items()
-    ]  # fmt: skip
-    file_heads = [
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
-         f'filename="{_quote(path.name)}"\r\nContent-Type: application/octet-stream'
-         "\r\n\r\n").encode()
-        for path in files
-    ]  # fmt: skip
-    tail = f"--{boundary}--\r\n".encode()
-    sizes = [path.stat().st_size for path in files]
-    length = sum(map(len, heads)) + sum(map(len, file_heads)) + sum(sizes) + 2 * len(files)
-    length += len(tail)
-
-    def body() -> Iterator[bytes]:
-        yield b"".join(heads)
-        for head, path in zip(file_heads, files, strict=True):
-            yield head
-            with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
-                    if progress is not None:
-                        progress(len(chunk))
-                    yield chunk
-            yield b"\r\n"
-        yield tail
-
-    return length, body()
-
-
-def _quote(name: str) -> str:
-    return name.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
